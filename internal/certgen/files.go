@@ -1,0 +1,301 @@
+package certgen
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/paxsetup/paxsetup/internal/fsutil"
+)
+
+// File modes: a key is readable by its owner only; certificates are public.
+const (
+	KeyFileMode  os.FileMode = 0o600
+	CertFileMode os.FileMode = 0o644
+	DirMode      os.FileMode = 0o755
+)
+
+// ErrExists is wrapped by Generate's error when a server certificate or key
+// is already there and Force is off. It is fsutil.ErrExists (fs.ErrExist),
+// so either sentinel matches.
+var ErrExists = fsutil.ErrExists
+
+// Files names the files in a certs folder. The registry reads tls.crt and
+// tls.key; clients trust ca.crt; Palette asks for chain.pem.
+type Files struct {
+	Dir string
+}
+
+// CACert is the path of the CA certificate that clients trust.
+func (f Files) CACert() string { return filepath.Join(f.Dir, "ca.crt") }
+
+// CAKey is the path of the CA key, kept to renew the server certificate.
+func (f Files) CAKey() string { return filepath.Join(f.Dir, "ca.key") }
+
+// TLSCert is the path of what the registry serves: the server certificate,
+// then any intermediates, without the root.
+func (f Files) TLSCert() string { return filepath.Join(f.Dir, "tls.crt") }
+
+// TLSKey is the path of the server key.
+func (f Files) TLSKey() string { return filepath.Join(f.Dir, "tls.key") }
+
+// Chain is the path of the full chain that Palette's pack registry form asks
+// for: server certificate, intermediates, root.
+func (f Files) Chain() string { return filepath.Join(f.Dir, "chain.pem") }
+
+// GenerateOptions describes a certs folder to fill. Every zero value but Dir
+// and Host means the default.
+type GenerateOptions struct {
+	// Dir is the certs folder; it is made (0755) when missing.
+	Dir string
+	// Host and SANs are as in LeafOptions.
+	Host string
+	SANs []string
+	// Days is the server certificate's validity; 0 means DefaultLeafDays.
+	Days int
+	// KeyType is the server key's type; "" means DefaultKeyType.
+	KeyType KeyType
+	// CADays and CAKeyType apply only when a new CA is made; zero means
+	// DefaultCADays and DefaultKeyType.
+	CADays    int
+	CAKeyType KeyType
+	// Force replaces an existing tls.crt and tls.key. The CA is reused
+	// regardless, so clients that trust it keep trusting the new certificate.
+	Force bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Rand is the source for serial numbers and the CA name; nil means
+	// crypto/rand.Reader.
+	Rand io.Reader
+	// CAKey and Key, when set, are used instead of making new keys (CAKey
+	// only when a new CA is made).
+	CAKey crypto.Signer
+	Key   crypto.Signer
+}
+
+// Result says what Generate did.
+type Result struct {
+	Files Files
+	CA    *CA
+	Leaf  *Leaf
+	// CAReused is true when ca.crt and ca.key were already there and kept.
+	CAReused bool
+	// LeafReplaced is true when Force replaced an existing tls.crt or tls.key.
+	LeafReplaced bool
+	// Written lists the paths written, in order.
+	Written []string
+}
+
+// Generate fills a certs folder with a CA (reused when ca.crt and ca.key are
+// there) and a server certificate it signs. The keys are made first, in
+// parallel; files are written only once everything is ready, so a failure or
+// a cancelled ctx (reported as ctx.Err() itself) leaves the folder as it was.
+// A write error, rare once the folder is there, returns the Result too, so
+// the caller can say which files were already replaced.
+func Generate(ctx context.Context, opts GenerateOptions) (*Result, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("no certs folder given")
+	}
+	leafOpts := LeafOptions{
+		Host: opts.Host, SANs: opts.SANs, Days: opts.Days,
+		KeyType: opts.KeyType, Key: opts.Key, Now: opts.Now, Rand: opts.Rand,
+	}
+	if err := checkLeafOptions(leafOpts); err != nil {
+		return nil, err
+	}
+	if opts.CAKey == nil {
+		if err := opts.CAKeyType.check(); err != nil {
+			return nil, err
+		}
+	}
+	if opts.CADays < 0 {
+		return nil, fmt.Errorf("CA validity must be at least 1 day (got %d)", opts.CADays)
+	}
+	files := Files{Dir: opts.Dir}
+	res := &Result{Files: files}
+
+	var present []string
+	for _, p := range []string{files.TLSCert(), files.TLSKey()} {
+		if fsutil.Exists(p) {
+			present = append(present, p)
+		}
+	}
+	if len(present) > 0 && !opts.Force {
+		verb, pronoun := "exists", "it"
+		if len(present) > 1 {
+			verb, pronoun = "exist", "them"
+		}
+		return nil, &sentinelError{
+			msg: fmt.Sprintf("%s already %s: pass --force to replace %s", strings.Join(present, " and "), verb, pronoun),
+			err: ErrExists,
+		}
+	}
+	res.LeafReplaced = len(present) > 0
+
+	ca, err := existingCA(files)
+	if err != nil {
+		return nil, err
+	}
+	res.CAReused = ca != nil
+	if ca != nil {
+		if err := ca.canIssue(opts.Host, nowOrDefault(opts.Now)); err != nil {
+			return nil, err
+		}
+	}
+
+	// The key goroutines read crypto/rand, which is safe for concurrent use;
+	// opts.Rand need not be.
+	var caKeyCh <-chan keyResult
+	if ca == nil {
+		caKeyCh = startKey(opts.CAKeyType, opts.CAKey, rand.Reader)
+	}
+	leafKeyCh := startKey(opts.KeyType, opts.Key, rand.Reader)
+	var caKey crypto.Signer
+	if caKeyCh != nil {
+		if caKey, err = awaitKey(ctx, caKeyCh, "CA"); err != nil {
+			return nil, err
+		}
+	}
+	if leafOpts.Key, err = awaitKey(ctx, leafKeyCh, "server"); err != nil {
+		return nil, err
+	}
+
+	if ca == nil {
+		ca, err = NewCA(CAOptions{Days: opts.CADays, Key: caKey, Now: opts.Now, Rand: opts.Rand})
+		if err != nil {
+			return nil, err
+		}
+	}
+	leaf, err := ca.Issue(leafOpts)
+	if err != nil {
+		return nil, err
+	}
+	res.CA, res.Leaf = ca, leaf
+
+	type file struct {
+		path string
+		data []byte
+		mode os.FileMode
+	}
+	var out []file
+	if !res.CAReused {
+		caKeyPEM, err := ca.KeyPEM()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, file{files.CAKey(), caKeyPEM, KeyFileMode}, file{files.CACert(), ca.CertPEM(), CertFileMode})
+	}
+	leafKeyPEM, err := leaf.KeyPEM()
+	if err != nil {
+		return nil, err
+	}
+	// Our CA is a root, so there are no intermediates: tls.crt is the leaf
+	// alone and chain.pem adds the root.
+	out = append(out,
+		file{files.TLSKey(), leafKeyPEM, KeyFileMode},
+		file{files.TLSCert(), leaf.CertPEM(), CertFileMode},
+		file{files.Chain(), certPEM(leaf.Cert, ca.Cert), CertFileMode},
+	)
+
+	// The last point to stop: once writing starts it runs to the end, since
+	// stopping halfway would leave a key without its certificate.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !fsutil.Exists(opts.Dir) {
+		if err := os.MkdirAll(opts.Dir, DirMode); err != nil {
+			return nil, fmt.Errorf("create %s: %w", opts.Dir, err)
+		}
+		// MkdirAll's mode passes through the umask. The folder is mounted
+		// into the registry container, whose user need not be the owner,
+		// so the mode is set outright.
+		if err := os.Chmod(opts.Dir, DirMode); err != nil {
+			return nil, fmt.Errorf("create %s: %w", opts.Dir, err)
+		}
+	}
+	for _, f := range out {
+		if err := fsutil.WriteFileAtomic(f.path, f.data, f.mode); err != nil {
+			return res, err
+		}
+		res.Written = append(res.Written, f.path)
+	}
+	return res, nil
+}
+
+// existingCA loads the CA when both its files are there, returns nil when
+// neither is, and refuses a half pair: making a new CA then would silently
+// replace the one clients trust, or orphan its key.
+func existingCA(files Files) (*CA, error) {
+	haveCert, haveKey := fsutil.Exists(files.CACert()), fsutil.Exists(files.CAKey())
+	switch {
+	case haveCert && haveKey:
+		ca, err := LoadCA(files.CACert(), files.CAKey())
+		if err != nil {
+			return nil, fmt.Errorf("reuse the CA: %w", err)
+		}
+		return ca, nil
+	case haveCert:
+		return nil, fmt.Errorf("%s exists but %s does not: restore the key, or remove %s to make a new CA (clients must then trust the new one)",
+			files.CACert(), files.CAKey(), files.CACert())
+	case haveKey:
+		return nil, fmt.Errorf("%s exists but %s does not: restore the certificate, or remove %s to make a new CA",
+			files.CAKey(), files.CACert(), files.CAKey())
+	}
+	return nil, nil
+}
+
+type keyResult struct {
+	key crypto.Signer
+	err error
+}
+
+// startKey makes a key in its own goroutine (RSA-4096 takes seconds, so the
+// CA's and the server's are made side by side). The channel is buffered so
+// the goroutine ends even when nobody waits any more.
+func startKey(k KeyType, given crypto.Signer, r io.Reader) <-chan keyResult {
+	ch := make(chan keyResult, 1)
+	if given != nil {
+		ch <- keyResult{key: given}
+		return ch
+	}
+	// Read the variable here, not in the goroutine, which may outlive a
+	// cancelled Generate.
+	gen := generateKey
+	go func() {
+		key, err := gen(k, r)
+		ch <- keyResult{key, err}
+	}()
+	return ch
+}
+
+// awaitKey returns ctx.Err() itself when ctx ends first, so callers can tell
+// an operator's Ctrl-C from a failure.
+func awaitKey(ctx context.Context, ch <-chan keyResult, what string) (crypto.Signer, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case res := <-ch:
+		if res.err != nil {
+			return nil, fmt.Errorf("make %s key: %w", what, res.err)
+		}
+		return res.key, nil
+	}
+}
+
+// sentinelError carries a message of its own while matching a sentinel with
+// errors.Is, so the text reads as one sentence rather than ending in the
+// sentinel's text.
+type sentinelError struct {
+	msg string
+	err error
+}
+
+func (e *sentinelError) Error() string { return e.msg }
+func (e *sentinelError) Unwrap() error { return e.err }

@@ -1,0 +1,123 @@
+// Package config reads and writes paxsetup.yaml, the answers of an init run.
+// It never holds a secret: passwords live in the htpasswd file and, when
+// paxsetup generated them, in the 0600 credentials file.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/paxsetup/paxsetup/internal/fsutil"
+)
+
+// FileName is the answers file's name inside the setup's folder.
+const FileName = "paxsetup.yaml"
+
+// Version is the answers file's format version.
+const Version = 1
+
+// Modes a setup can run in.
+const (
+	ModeSelfSigned  = "selfsigned"
+	ModeLetsEncrypt = "letsencrypt"
+	ModeCustom      = "custom"
+	ModeHTTP        = "http"
+)
+
+// Defaults for values the operator did not give.
+const (
+	DefaultMode       = ModeSelfSigned
+	DefaultPort       = 443
+	DefaultImage      = "us-docker.pkg.dev/palette-images/palette/spectro-registry:4.7.0"
+	DefaultPull       = "missing"
+	DefaultName       = "spectro-registry"
+	DefaultAdminUser  = "admin"
+	DefaultReaderUser = "spectro"
+	DefaultStorage    = "filesystem"
+	DefaultDays       = 825
+)
+
+// Answers are the choices of an init run, saved so that `init --yes` can
+// replay them and `verify` can find the registry.
+type Answers struct {
+	Version            int      `yaml:"version"`
+	Mode               string   `yaml:"mode"`
+	Host               string   `yaml:"host"`
+	SANs               []string `yaml:"sans,omitempty"`
+	Port               int      `yaml:"port"`
+	Image              string   `yaml:"image"`
+	Pull               string   `yaml:"pull"`
+	Name               string   `yaml:"name"`
+	AdminUser          string   `yaml:"admin_user"`
+	ReaderUser         string   `yaml:"reader_user"`
+	AdminPasswordFile  string   `yaml:"admin_password_file,omitempty"`
+	ReaderPasswordFile string   `yaml:"reader_password_file,omitempty"`
+	Storage            string   `yaml:"storage"`
+	Days               int      `yaml:"days"`
+}
+
+// Defaults returns the answers used where neither a flag nor a saved answer
+// gives a value. Host and SANs depend on the machine and are filled elsewhere.
+func Defaults() Answers {
+	return Answers{
+		Version:    Version,
+		Mode:       DefaultMode,
+		Port:       DefaultPort,
+		Image:      DefaultImage,
+		Pull:       DefaultPull,
+		Name:       DefaultName,
+		AdminUser:  DefaultAdminUser,
+		ReaderUser: DefaultReaderUser,
+		Storage:    DefaultStorage,
+		Days:       DefaultDays,
+	}
+}
+
+// Path returns where the answers file of the setup in dir lives.
+func Path(dir string) string { return filepath.Join(dir, FileName) }
+
+// Load reads the answers saved in dir. A missing file returns an error
+// wrapping fs.ErrNotExist, so callers can tell a first run from a broken file.
+func Load(dir string) (Answers, error) {
+	path := Path(dir)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Answers{}, err
+	}
+	var a Answers
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&a); err != nil {
+		return Answers{}, fmt.Errorf("read %s: %w (fix the file or remove it to start from defaults)", path, err)
+	}
+	if a.Version > Version {
+		return Answers{}, fmt.Errorf("read %s: format version %d is newer than this paxsetup understands (%d): upgrade paxsetup", path, a.Version, Version)
+	}
+	return a, nil
+}
+
+// LoadIfExists is Load that returns ok=false, and no error, on a first run.
+func LoadIfExists(dir string) (a Answers, ok bool, err error) {
+	a, err = Load(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Answers{}, false, nil
+	}
+	return a, err == nil, err
+}
+
+// Save writes the answers to dir atomically, mode 0644: they hold no secret.
+func Save(dir string, a Answers) error {
+	a.Version = Version
+	data, err := yaml.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encode answers: %w", err)
+	}
+	header := []byte("# paxsetup answers: `paxsetup init --yes --dir " + dir + "` replays them. No secrets here.\n")
+	return fsutil.WriteFileAtomic(Path(dir), append(header, data...), 0o644)
+}

@@ -1,0 +1,79 @@
+// Package templates holds what paxsetup hands to the registry and to the
+// operator: the registry's environment for each mode and the text that tells
+// the operator what to enter in Palette.
+package templates
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"text/template"
+)
+
+// Paths inside the registry container. The vendor's documented `docker run`
+// mounts exactly these, and the image's default config reads /auth/htpasswd-basic.
+const (
+	ContainerAuthDir  = "/auth"
+	ContainerCertsDir = "/certs"
+	ContainerDataDir  = "/data"
+	ContainerPort     = 5000
+	HtpasswdPath      = ContainerAuthDir + "/htpasswd-basic"
+	// StorageRoot is the image's default filesystem root, under the /data mount
+	// so that packs survive a container's replacement.
+	StorageRoot = ContainerDataDir + "/.spectro-server"
+	// Realm is the image default's basic-auth realm.
+	Realm = "basic-realm"
+)
+
+// RegistryEnv are the settings of a registry that serves its own certificate
+// with htpasswd auth and filesystem storage.
+type RegistryEnv struct {
+	LogLevel string // "info" when empty
+}
+
+// Environ returns the REGISTRY_* variables for the container. They override
+// the image's built-in config key by key (REGISTRY_HTTP_TLS_KEY sets
+// http.tls.key), which is how the vendor documents the own-certificate mode;
+// no value is a secret.
+func (e RegistryEnv) Environ() []string {
+	level := e.LogLevel
+	if level == "" {
+		level = "info"
+	}
+	return []string{
+		"REGISTRY_LOG_LEVEL=" + level,
+		"REGISTRY_AUTH=htpasswd",
+		"REGISTRY_AUTH_HTPASSWD_REALM=" + Realm,
+		"REGISTRY_AUTH_HTPASSWD_PATH=" + HtpasswdPath,
+		"REGISTRY_HTTP_TLS_CERTIFICATE=" + ContainerCertsDir + "/tls.crt",
+		"REGISTRY_HTTP_TLS_KEY=" + ContainerCertsDir + "/tls.key",
+		"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=" + StorageRoot,
+	}
+}
+
+//go:embed palette.txt.tmpl
+var paletteText string
+
+var paletteTmpl = template.Must(template.New("palette").Parse(paletteText))
+
+// Palette is what the operator enters in Palette and in the registry's clients.
+type Palette struct {
+	Endpoint           string // https://host:port, as Palette wants it
+	HostPort           string // host:port, as the spectro CLI and docker want it
+	AdminUser          string
+	ReaderUser         string
+	ChainFile          string
+	CAFile             string
+	CredentialsFile    string // where generated passwords are saved
+	AdminInCredentials bool   // the admin's password is in CredentialsFile
+	GeneratedPassword  map[string]string
+}
+
+// Render returns the Palette instructions as text.
+func (p Palette) Render() (string, error) {
+	var buf bytes.Buffer
+	if err := paletteTmpl.Execute(&buf, p); err != nil {
+		return "", fmt.Errorf("render Palette instructions: %w", err)
+	}
+	return buf.String(), nil
+}

@@ -1,0 +1,388 @@
+// Package setup carries out an init run: it checks the host, writes the
+// htpasswd file and the certificates, starts the registry container and
+// verifies it. Every step is safe to repeat: what is there and still right is
+// reused, and data/ is never touched.
+package setup
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paxsetup/paxsetup/internal/certgen"
+	"github.com/paxsetup/paxsetup/internal/config"
+	"github.com/paxsetup/paxsetup/internal/dockerctl"
+	"github.com/paxsetup/paxsetup/internal/htpasswd"
+	"github.com/paxsetup/paxsetup/internal/templates"
+	"github.com/paxsetup/paxsetup/internal/verify"
+	"github.com/paxsetup/paxsetup/internal/wizard"
+)
+
+// Engine is what an init run needs from the Docker engine.
+type Engine interface {
+	EnsureImage(ctx context.Context, ref string, policy dockerctl.PullPolicy, progress io.Writer) error
+	ImageID(ctx context.Context, ref string) (string, error)
+	Create(ctx context.Context, spec dockerctl.Spec) (string, error)
+	Start(ctx context.Context, id string) error
+	Stop(ctx context.Context, id string, timeout time.Duration) error
+	Remove(ctx context.Context, id string) error
+	Rename(ctx context.Context, id, newName string) error
+	Inspect(ctx context.Context, nameOrID string) (dockerctl.Container, error)
+	ContainersPublishing(ctx context.Context, hostPort int) ([]dockerctl.Container, error)
+	Logs(ctx context.Context, id string, tail int) (string, error)
+}
+
+// Labels paxsetup puts on its containers.
+const (
+	LabelManaged = "io.paxsetup.managed"
+	LabelDir     = "io.paxsetup.dir"
+	LabelSpec    = "io.paxsetup.spec"
+)
+
+// Sentinel errors callers map to exit codes and hints.
+var (
+	ErrPortInUse      = errors.New("port in use")
+	ErrNameTaken      = errors.New("container name taken")
+	ErrNotReady       = errors.New("registry not ready")
+	ErrCertMismatch   = errors.New("existing certificate does not fit")
+	ErrVerifyFailed   = errors.New("verification failed")
+	ErrContainerCrash = errors.New("registry container exited")
+)
+
+// Options are the validated answers of a run plus what is not saved with them.
+type Options struct {
+	Dir            string // absolute
+	Answers        config.Answers
+	AdminPassword  wizard.Password
+	ReaderPassword wizard.Password
+	// HostIPs are this host's addresses, added to the certificate's SANs.
+	HostIPs []string
+	// Force replaces existing certificates and generated passwords.
+	Force bool
+	// Out receives one line per step.
+	Out io.Writer
+	// HealthTimeout bounds the wait for the registry to answer.
+	HealthTimeout time.Duration
+	Now           func() time.Time
+}
+
+// Result tells the caller what the run did.
+type Result struct {
+	// Generated are the passwords made in this run, to be shown once.
+	Generated       map[string]string
+	ContainerID     string
+	ContainerAction string // created, unchanged, started, replaced
+	Report          verify.Report
+	Palette         templates.Palette
+}
+
+// Layout names the files of a setup.
+type Layout struct{ Dir string }
+
+// Auth is the folder mounted at /auth.
+func (l Layout) Auth() string { return filepath.Join(l.Dir, "auth") }
+
+// Htpasswd is the bcrypt user file the registry reads.
+func (l Layout) Htpasswd() string { return filepath.Join(l.Auth(), "htpasswd-basic") }
+
+// Certs is the folder mounted at /certs.
+func (l Layout) Certs() string { return filepath.Join(l.Dir, "certs") }
+
+// Data is the pack storage mounted at /data; paxsetup never deletes it.
+func (l Layout) Data() string { return filepath.Join(l.Dir, "data") }
+
+// Run carries out an init run.
+func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	a := opts.Answers
+	l := Layout{Dir: opts.Dir}
+	res := &Result{}
+
+	// Nothing is written before the checks that can refuse the run.
+	existing, err := ownContainer(ctx, eng, a.Name, opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := step(opts.Out, "port "+strconv.Itoa(a.Port)+" free", func() error {
+		return checkPort(ctx, eng, a.Port, existing)
+	}); err != nil {
+		return nil, err
+	}
+	if err := step(opts.Out, "image "+a.Image, func() error {
+		policy, _ := dockerctl.ParsePullPolicy(a.Pull)
+		return eng.EnsureImage(ctx, a.Image, policy, opts.Out)
+	}); err != nil {
+		return nil, err
+	}
+	imageID, err := eng.ImageID(ctx, a.Image)
+	if err != nil {
+		return nil, err
+	}
+
+	for _, d := range []string{opts.Dir, l.Auth(), l.Certs(), l.Data()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+
+	if err := step(opts.Out, "users in auth/htpasswd-basic", func() error {
+		gen, err := writeUsers(l, opts)
+		res.Generated = gen
+		return err
+	}); err != nil {
+		return nil, err
+	}
+
+	if err := step(opts.Out, "certificates in certs/", func() error {
+		return ensureCerts(ctx, l, opts)
+	}); err != nil {
+		return nil, err
+	}
+
+	spec, err := containerSpec(l, a, imageID)
+	if err != nil {
+		return nil, err
+	}
+	vopts, err := VerifyOptions(opts.Dir, a)
+	if err != nil {
+		return nil, err
+	}
+	vopts.Timeout = opts.HealthTimeout
+	vopts.User, vopts.Password, err = adminCredentials(opts.Dir, a, opts.AdminPassword, res.Generated)
+	if err != nil {
+		return nil, err
+	}
+	if err := step(opts.Out, "container "+a.Name, func() error {
+		id, action, rep, err := runContainer(ctx, eng, spec, existing, vopts)
+		res.ContainerID, res.ContainerAction, res.Report = id, action, rep
+		return err
+	}); err != nil {
+		return res, err
+	}
+
+	if err := step(opts.Out, "read-only user "+a.ReaderUser, func() error {
+		return checkReader(ctx, opts, vopts, res.Generated)
+	}); err != nil {
+		return res, err
+	}
+
+	if err := config.Save(opts.Dir, a); err != nil {
+		return res, err
+	}
+	res.Palette = PaletteFor(opts.Dir, a, res.Generated)
+	return res, nil
+}
+
+// step runs one step and reports it on one line with its duration.
+func step(w io.Writer, name string, fn func() error) error {
+	start := time.Now()
+	err := fn()
+	mark := "ok  "
+	if err != nil {
+		mark = "FAIL"
+	}
+	fmt.Fprintf(w, "%s %s (%s)\n", mark, name, time.Since(start).Round(time.Millisecond))
+	return err
+}
+
+// ownContainer returns the container that holds the name, or nil when the
+// name is free. A container paxsetup did not make for this setup is never
+// touched.
+func ownContainer(ctx context.Context, eng Engine, name, dir string) (*dockerctl.Container, error) {
+	c, err := eng.Inspect(ctx, name)
+	if errors.Is(err, dockerctl.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.Labels[LabelManaged] != "true" || c.Labels[LabelDir] != dir {
+		return nil, &wizard.FlagError{Flag: "name", Err: fmt.Errorf("%w: a container named %q exists that this setup (%s) did not create: pick another --name, or remove it with `docker rm -f %s`", ErrNameTaken, name, dir, name)}
+	}
+	return &c, nil
+}
+
+// checkPort fails when another program or container holds the port. The
+// setup's own container may hold it: a re-run replaces that one safely.
+func checkPort(ctx context.Context, eng Engine, port int, own *dockerctl.Container) error {
+	if own != nil && own.Running {
+		for _, p := range own.HostPorts {
+			if p == port {
+				return nil
+			}
+		}
+	}
+	holders, err := eng.ContainersPublishing(ctx, port)
+	if err != nil {
+		return err
+	}
+	for _, h := range holders {
+		if own == nil || h.ID != own.ID {
+			return &wizard.FlagError{Flag: "port", Err: fmt.Errorf("%w: port %d is published by container %q: stop it (docker stop %s) or pick another --port", ErrPortInUse, port, h.Name, h.Name)}
+		}
+	}
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+	if err != nil {
+		if errors.Is(err, fs.ErrPermission) || strings.Contains(err.Error(), "permission denied") {
+			// Docker, not this process, binds the port: a privileged port we
+			// may not bind ourselves says nothing about whether it is free.
+			return nil
+		}
+		return &wizard.FlagError{Flag: "port", Err: fmt.Errorf("%w: port %d is taken by another program (%v): stop it or pick another --port", ErrPortInUse, port, err)}
+	}
+	return ln.Close()
+}
+
+// writeUsers makes sure both users are in the htpasswd file. A password given
+// by file or environment is set; a user already present keeps its password
+// unless Force; any other is generated.
+func writeUsers(l Layout, opts Options) (map[string]string, error) {
+	a := opts.Answers
+	f, err := htpasswd.Load(l.Htpasswd())
+	if errors.Is(err, fs.ErrNotExist) {
+		f = &htpasswd.File{}
+	} else if err != nil {
+		return nil, fmt.Errorf("%w (fix or remove the file, then re-run)", err)
+	}
+	creds, err := loadCredentials(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	generated := map[string]string{}
+	for _, u := range []struct {
+		name string
+		pw   wizard.Password
+	}{{a.AdminUser, opts.AdminPassword}, {a.ReaderUser, opts.ReaderPassword}} {
+		switch {
+		case u.pw.Value != "":
+			if f.Verify(u.name, u.pw.Value) != nil {
+				if err := f.Set(u.name, u.pw.Value, htpasswd.DefaultCost); err != nil {
+					return nil, err
+				}
+			}
+			delete(creds, u.name)
+		case f.Has(u.name) && !opts.Force:
+		default:
+			pw, err := GeneratePassword()
+			if err != nil {
+				return nil, err
+			}
+			if err := f.Set(u.name, pw, htpasswd.DefaultCost); err != nil {
+				return nil, err
+			}
+			creds[u.name] = pw
+			generated[u.name] = pw
+		}
+	}
+	// Credentials first: a crash between the two writes leaves a password
+	// the operator can read, never a hash nobody knows the password of.
+	if err := saveCredentials(opts.Dir, creds); err != nil {
+		return nil, err
+	}
+	if err := f.Write(l.Htpasswd()); err != nil {
+		return nil, err
+	}
+	return generated, nil
+}
+
+// ensureCerts reuses a certificate that still fits the host and SANs, and
+// otherwise issues one, reusing the CA so clients that trust it keep working.
+func ensureCerts(ctx context.Context, l Layout, opts Options) error {
+	a := opts.Answers
+	sans := wizard.Union(a.SANs, opts.HostIPs)
+	files := certgen.Files{Dir: l.Certs()}
+	leafExists := fileExists(files.TLSCert()) || fileExists(files.TLSKey())
+	if leafExists && !opts.Force {
+		err := certgen.CheckLeaf(l.Certs(), a.Host, sans, opts.Now())
+		if err == nil {
+			return nil
+		}
+		return &wizard.FlagError{Flag: "force", Err: fmt.Errorf("%w: %v; re-run with --force to issue a new certificate from the same CA", ErrCertMismatch, err)}
+	}
+	_, err := certgen.Generate(ctx, certgen.GenerateOptions{
+		Dir:   l.Certs(),
+		Host:  a.Host,
+		SANs:  sans,
+		Days:  a.Days,
+		Force: opts.Force,
+		Now:   opts.Now,
+	})
+	return err
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// containerSpec is the registry container: the vendor's documented
+// own-certificate `docker run`, with the folders this setup owns.
+func containerSpec(l Layout, a config.Answers, imageID string) (dockerctl.Spec, error) {
+	spec := dockerctl.Spec{
+		Name:          a.Name,
+		Image:         a.Image,
+		Env:           templates.RegistryEnv{}.Environ(),
+		HostPort:      a.Port,
+		ContainerPort: templates.ContainerPort,
+		RestartAlways: true,
+		Mounts: []dockerctl.Mount{
+			{Source: l.Auth(), Target: templates.ContainerAuthDir, ReadOnly: true},
+			{Source: l.Certs(), Target: templates.ContainerCertsDir, ReadOnly: true},
+			{Source: l.Data(), Target: templates.ContainerDataDir},
+		},
+		Labels: map[string]string{LabelManaged: "true", LabelDir: l.Dir},
+	}
+	h, err := specHash(spec, imageID, []string{
+		filepath.Join(l.Certs(), "tls.crt"), filepath.Join(l.Certs(), "tls.key"), l.Htpasswd(),
+	})
+	if err != nil {
+		return spec, err
+	}
+	spec.Labels[LabelSpec] = h
+	return spec, nil
+}
+
+// specHash identifies everything the running registry depends on, files
+// included: the registry reads its certificate only at start, so a new
+// certificate needs a new container.
+func specHash(spec dockerctl.Spec, imageID string, files []string) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "image=%s\nid=%s\nport=%s:%d->%d\n", spec.Image, imageID, spec.HostIP, spec.HostPort, spec.ContainerPort)
+	fmt.Fprintf(h, "cmd=%q\nenv=%q\nrestart=%v\n", spec.Cmd, spec.Env, spec.RestartAlways)
+	for _, m := range spec.Mounts {
+		fmt.Fprintf(h, "mount=%s:%s:%v\n", m.Source, m.Target, m.ReadOnly)
+	}
+	keys := make([]string, 0, len(spec.Labels))
+	for k := range spec.Labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "label=%s=%s\n", k, spec.Labels[k])
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		sum := sha256.Sum256(data)
+		fmt.Fprintf(h, "file=%s:%x\n", f, sum)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}

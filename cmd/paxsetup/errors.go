@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/fatih/color"
+	"github.com/spf13/cobra"
+
+	"github.com/paxsetup/paxsetup/internal/dockerctl"
+	"github.com/paxsetup/paxsetup/internal/setup"
+	"github.com/paxsetup/paxsetup/internal/wizard"
+)
+
+// reportError prints what failed and the next thing to do, and returns the
+// exit code. It is the one place errors become exit codes.
+func reportError(f *Factory, cmd *cobra.Command, ctx context.Context, err error) int {
+	w := f.IO.ErrOut
+	red := color.New(color.FgRed, color.Bold).SprintFunc()
+	var ue *usageError
+	var fe *wizard.FlagError
+	switch {
+	case errors.Is(err, errCheckFailed):
+		return exitCheck
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		fmt.Fprintln(w, "interrupted")
+		return exitInterrupt
+	case errors.As(err, &fe) || errors.Is(err, wizard.ErrNotInteractive):
+		// The message names the flag and the fix: one line is enough.
+		fmt.Fprintf(w, "%s %v\n", red("error:"), err)
+		return exitUsage
+	case errors.As(err, &ue):
+		fmt.Fprintf(w, "%s %v\n", red("error:"), err)
+		if cmd != nil {
+			fmt.Fprintf(w, "Run '%s --help' for the flags.\n", cmd.CommandPath())
+		}
+		return exitUsage
+	}
+	fmt.Fprintf(w, "%s %v\n", red("error:"), err)
+	if hint := hintFor(err); hint != "" {
+		fmt.Fprintln(w, hint)
+	}
+	return exitError
+}
+
+func hintFor(err error) string {
+	switch {
+	case errors.Is(err, dockerctl.ErrEngineUnreachable), errors.Is(err, dockerctl.ErrPermission):
+		return "Then check the engine with: paxsetup preflight, or docker info"
+	case errors.Is(err, setup.ErrContainerCrash), errors.Is(err, setup.ErrVerifyFailed):
+		return "Nothing else was changed. Fix the cause and re-run paxsetup init: it reuses the files already written."
+	}
+	return ""
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/fatih/color"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in the README and in `paxsetup --help`.
+const (
+	exitOK        = 0
+	exitError     = 1
+	exitUsage     = 2
+	exitCheck     = 3
+	exitInterrupt = 130
+)
+
+// globalOptions are the flags every command takes.
+type globalOptions struct {
+	Dir     string
+	NoColor bool
+}
+
+// Main runs paxsetup with args and returns the exit code.
+func Main(args []string, f *Factory) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	root := newRootCmd(f)
+	root.SetArgs(args)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
+	}
+	return reportError(f, cmd, ctx, err)
+}
+
+func newRootCmd(f *Factory) *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "paxsetup",
+		Short: "Set up and check a private pack registry for Spectro Cloud Palette",
+		Long: `paxsetup takes a Linux host with a Docker engine to a running, verified,
+Palette-ready pack registry (the spectro-registry image behind TLS and basic
+auth), and keeps it healthy afterwards.
+
+Exit codes: 0 success; 1 failure; 2 invalid flags or input; 3 a check failed
+(verify); 130 interrupted.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if g.NoColor || f.Getenv("NO_COLOR") != "" || !f.IO.StdoutTTY {
+				color.NoColor = true
+			}
+			if g.Dir == "" {
+				g.Dir = defaultDir(f)
+			}
+			abs, err := filepath.Abs(g.Dir)
+			if err != nil {
+				return flagError("dir", err)
+			}
+			g.Dir = abs
+			return nil
+		},
+	}
+	root.PersistentFlags().StringVar(&g.Dir, "dir", "", "the setup's home folder (env PAXSETUP_DIR; default /var/lib/paxsetup as root, else ~/.local/share/paxsetup)")
+	root.PersistentFlags().BoolVar(&g.NoColor, "no-color", false, "no colour in the output (also NO_COLOR)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &usageError{err: err}
+	})
+
+	root.AddCommand(
+		NewCmdInit(f, g, nil),
+		NewCmdVerify(f, g, nil),
+		NewCmdVersion(f),
+	)
+	return root
+}
+
+func defaultDir(f *Factory) string {
+	if d := f.Getenv("PAXSETUP_DIR"); d != "" {
+		return d
+	}
+	if os.Geteuid() == 0 {
+		return "/var/lib/paxsetup"
+	}
+	if d := f.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "paxsetup")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "paxsetup"
+	}
+	return filepath.Join(home, ".local", "share", "paxsetup")
+}
+
+// usageError is a mistake in how paxsetup was called.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func flagError(flag string, err error) error {
+	return &usageError{err: fmt.Errorf("--%s: %w", flag, err)}
+}
+
+// checkFailed is a check that ran and found a problem; its report is
+// already printed.
+var errCheckFailed = errors.New("checks failed")

@@ -46,20 +46,56 @@ const (
 // Answers are the choices of an init run, saved so that `init --yes` can
 // replay them and `verify` can find the registry.
 type Answers struct {
-	Version            int      `yaml:"version"`
-	Mode               string   `yaml:"mode"`
-	Host               string   `yaml:"host"`
-	SANs               []string `yaml:"sans,omitempty"`
-	Port               int      `yaml:"port"`
-	Image              string   `yaml:"image"`
-	Pull               string   `yaml:"pull"`
-	Name               string   `yaml:"name"`
-	AdminUser          string   `yaml:"admin_user"`
-	ReaderUser         string   `yaml:"reader_user"`
-	AdminPasswordFile  string   `yaml:"admin_password_file,omitempty"`
-	ReaderPasswordFile string   `yaml:"reader_password_file,omitempty"`
-	Storage            string   `yaml:"storage"`
-	Days               int      `yaml:"days"`
+	Version int    `yaml:"version"`
+	Mode    string `yaml:"mode"`
+	Host    string `yaml:"host"`
+	// SANs are the operator's extra names; the host's own IPs are added at
+	// run time and not saved, so a replay on another host uses its own.
+	SANs  []string `yaml:"sans,omitempty"`
+	Email string   `yaml:"email,omitempty"`
+	// ACMEDirectory is an ACME directory URL other than Let's Encrypt's.
+	ACMEDirectory string `yaml:"acme_directory,omitempty"`
+	// CertFile, KeyFile and CAFile are the operator's own certificate
+	// (custom mode).
+	CertFile string `yaml:"cert_file,omitempty"`
+	KeyFile  string `yaml:"key_file,omitempty"`
+	CAFile   string `yaml:"ca_file,omitempty"`
+
+	AdminUser          string `yaml:"admin_user"`
+	ReaderUser         string `yaml:"reader_user"`
+	AdminPasswordFile  string `yaml:"admin_password_file,omitempty"`
+	ReaderPasswordFile string `yaml:"reader_password_file,omitempty"`
+	BcryptCost         int    `yaml:"bcrypt_cost,omitempty"`
+
+	Port int `yaml:"port"`
+	// Bind is the host address the port is published on; empty means all.
+	Bind  string `yaml:"bind,omitempty"`
+	Image string `yaml:"image"`
+	// ImageID is the image the registry runs, recorded so that an upgrade
+	// is a deliberate act.
+	ImageID      string `yaml:"image_id,omitempty"`
+	Pull         string `yaml:"pull"`
+	ImageArchive string `yaml:"image_archive,omitempty"`
+	Name         string `yaml:"name"`
+	LogLevel     string `yaml:"log_level,omitempty"`
+
+	Storage string    `yaml:"storage"`
+	S3      *S3Config `yaml:"s3,omitempty"`
+
+	Days int `yaml:"days"`
+}
+
+// S3Config is S3 (or MinIO) pack storage. The access keys are secrets and
+// are never saved here: they come from the environment or a file.
+type S3Config struct {
+	Region         string `yaml:"region,omitempty"`
+	Bucket         string `yaml:"bucket,omitempty"`
+	RootDirectory  string `yaml:"rootdirectory,omitempty"`
+	RegionEndpoint string `yaml:"regionendpoint,omitempty"`
+	Encrypt        bool   `yaml:"encrypt,omitempty"`
+	Secure         *bool  `yaml:"secure,omitempty"`
+	// CredentialsFile holds the access key and secret (never saved inline).
+	CredentialsFile string `yaml:"credentials_file,omitempty"`
 }
 
 // Defaults returns the answers used where neither a flag nor a saved answer

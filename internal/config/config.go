@@ -121,7 +121,12 @@ func Path(dir string) string { return filepath.Join(dir, FileName) }
 // Load reads the answers saved in dir. A missing file returns an error
 // wrapping fs.ErrNotExist, so callers can tell a first run from a broken file.
 func Load(dir string) (Answers, error) {
-	path := Path(dir)
+	return LoadFile(Path(dir))
+}
+
+// LoadFile reads an answers file at path, for replaying another site's
+// answers with `init --config`.
+func LoadFile(path string) (Answers, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Answers{}, err

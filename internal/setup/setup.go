@@ -70,6 +70,8 @@ type Options struct {
 	HostIPs []string
 	// Force replaces existing certificates and generated passwords.
 	Force bool
+	// RenewCert issues a new server certificate from the same CA.
+	RenewCert bool
 	// Out receives one line per step.
 	Out io.Writer
 	// HealthTimeout bounds the wait for the registry to answer.
@@ -191,6 +193,9 @@ func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 
 // step runs one step and reports it on one line with its duration.
 func step(w io.Writer, name string, fn func() error) error {
+	if r, ok := w.(StepReporter); ok {
+		return r.Step(name, fn)
+	}
 	start := time.Now()
 	err := fn()
 	mark := "ok  "
@@ -199,6 +204,13 @@ func step(w io.Writer, name string, fn func() error) error {
 	}
 	fmt.Fprintf(w, "%s %s (%s)\n", mark, name, time.Since(start).Round(time.Millisecond))
 	return err
+}
+
+// StepReporter shows the steps of a run as they happen, e.g. with a spinner
+// on a terminal. An Out writer that implements it reports every step;
+// otherwise each step is one plain line.
+type StepReporter interface {
+	Step(name string, fn func() error) error
 }
 
 // ownContainer returns the container that holds the name, or nil when the
@@ -308,7 +320,7 @@ func ensureCerts(ctx context.Context, l Layout, opts Options) error {
 	sans := wizard.Union(a.SANs, opts.HostIPs)
 	files := certgen.Files{Dir: l.Certs()}
 	leafExists := fileExists(files.TLSCert()) || fileExists(files.TLSKey())
-	if leafExists && !opts.Force {
+	if leafExists && !opts.Force && !opts.RenewCert {
 		err := certgen.CheckLeaf(l.Certs(), a.Host, sans, opts.Now())
 		if err == nil {
 			return nil
@@ -320,7 +332,7 @@ func ensureCerts(ctx context.Context, l Layout, opts Options) error {
 		Host:  a.Host,
 		SANs:  sans,
 		Days:  a.Days,
-		Force: opts.Force,
+		Force: opts.Force || opts.RenewCert,
 		Now:   opts.Now,
 	})
 	return err

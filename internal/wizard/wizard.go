@@ -16,15 +16,6 @@ import (
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
 )
 
-// Prompter asks the operator one question at a time. The terminal
-// implementation uses huh; tests use a fake.
-type Prompter interface {
-	Input(title, def string, validate func(string) error) (string, error)
-	Password(title string, validate func(string) error) (string, error)
-	Confirm(title string, def bool) (bool, error)
-	Select(title string, options []string, def string) (string, error)
-}
-
 // ErrNotInteractive is returned when a question would have to be asked but
 // there is no terminal to ask it on.
 var ErrNotInteractive = errors.New("--yes required when not running interactively")

@@ -455,3 +455,14 @@ func readAllCerts(t *testing.T, path string) []*x509.Certificate {
 		out = append(out, c)
 	}
 }
+
+func readYAML(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, v); err != nil {
+		t.Fatal(err)
+	}
+}

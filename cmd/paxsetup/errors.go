@@ -23,7 +23,9 @@ func reportError(f *Factory, cmd *cobra.Command, ctx context.Context, err error)
 	switch {
 	case errors.Is(err, errCheckFailed):
 		return exitCheck
-	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+	case errors.Is(err, wizard.ErrAborted) || errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		// One line, and nothing else to say: every file is either complete
+		// or untouched, and no container was left half-started.
 		fmt.Fprintln(w, "interrupted")
 		return exitInterrupt
 	case errors.As(err, &fe) || errors.Is(err, wizard.ErrNotInteractive):

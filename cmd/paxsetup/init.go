@@ -24,6 +24,10 @@ type InitOptions struct {
 	Yes     bool
 	Force   bool
 	Timeout time.Duration
+	// Accessible asks with plain line prompts (also ACCESSIBLE=1).
+	Accessible bool
+	// ConfigFile replays an answers file instead of <dir>/paxsetup.yaml.
+	ConfigFile string
 	// Flags holds the flag values; Changed says which the operator gave.
 	Flags   config.Answers
 	Changed func(string) bool
@@ -66,6 +70,8 @@ once the new one answers.`,
 	}
 	fl := cmd.Flags()
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "ask nothing: take flags, then saved answers, then defaults")
+	fl.BoolVar(&opts.Accessible, "accessible", false, "plain line prompts for screen readers and dumb terminals (also ACCESSIBLE=1)")
+	fl.StringVar(&opts.ConfigFile, "config", "", "replay an answers file (the format of paxsetup.yaml) instead of <dir>/paxsetup.yaml")
 	fl.StringVar(&opts.Flags.Mode, "mode", d.Mode, "selfsigned (letsencrypt, custom and http come later)")
 	fl.StringVar(&opts.Flags.Host, "host", "", "the registry's DNS name: certificate CN and Palette endpoint (default this machine's FQDN)")
 	fl.StringArrayVar(&opts.Flags.SANs, "san", nil, "extra DNS name or IP for the certificate, repeatable (the host's own IPs are always added)")
@@ -86,14 +92,12 @@ once the new one answers.`,
 
 func runInit(ctx context.Context, opts *InitOptions) error {
 	f := opts.Factory
-	if !opts.Yes {
-		if !opts.IO.Interactive() {
-			return wizard.ErrNotInteractive
-		}
-		return fmt.Errorf("%w: the guided wizard is not in this version; run with --yes and the flags you need (see --help)", wizard.ErrNotInteractive)
+	interactive := !opts.Yes
+	if interactive && !opts.IO.Interactive() {
+		return notInteractiveError()
 	}
 
-	saved, ok, err := config.LoadIfExists(opts.Dir)
+	saved, ok, err := loadAnswers(opts)
 	if err != nil {
 		return err
 	}
@@ -107,8 +111,10 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 		}
 	}
 	a := wizard.Merge(src)
-	if err := wizard.Validate(a); err != nil {
-		return err
+	if !interactive {
+		if err := wizard.Validate(a); err != nil {
+			return err
+		}
 	}
 	// Saved paths must still work when the next run starts elsewhere.
 	for _, p := range []*string{&a.AdminPasswordFile, &a.ReaderPasswordFile} {
@@ -145,6 +151,14 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 	}
 	defer eng.Close()
 
+	var chosen wizard.Result
+	if interactive {
+		if chosen, err = askInteractive(ctx, opts, eng, a, ok, adminPW, readerPW, hostIPs); err != nil {
+			return err
+		}
+		a, adminPW, readerPW = chosen.Answers, chosen.AdminPassword, chosen.ReaderPassword
+	}
+
 	out := opts.IO.Out
 	fmt.Fprintf(out, "Setting up %s in %s\n", setup.Endpoint(a), opts.Dir)
 	res, err := setup.Run(ctx, eng, setup.Options{
@@ -153,8 +167,9 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 		AdminPassword:  adminPW,
 		ReaderPassword: readerPW,
 		HostIPs:        hostIPs,
-		Force:          opts.Force,
-		Out:            out,
+		Force:          opts.Force || chosen.Force,
+		RenewCert:      chosen.RenewCert,
+		Out:            stepWriter(opts, out),
 		HealthTimeout:  opts.Timeout,
 		Now:            f.Now,
 	})
@@ -163,6 +178,9 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 	}
 	text, err := res.Palette.Render()
 	if err != nil {
+		return err
+	}
+	if err := savePaletteText(opts.Dir, res.Palette); err != nil {
 		return err
 	}
 	green := color.New(color.FgGreen, color.Bold).SprintFunc()

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/fatih/color"
+
+	"github.com/paxsetup/paxsetup/internal/certgen"
+	"github.com/paxsetup/paxsetup/internal/config"
+	"github.com/paxsetup/paxsetup/internal/dockerctl"
+	"github.com/paxsetup/paxsetup/internal/fsutil"
+	"github.com/paxsetup/paxsetup/internal/htpasswd"
+	"github.com/paxsetup/paxsetup/internal/setup"
+	"github.com/paxsetup/paxsetup/internal/templates"
+	"github.com/paxsetup/paxsetup/internal/wizard"
+)
+
+// PaletteFile is where init saves the Palette instructions, without any
+// password.
+const PaletteFile = "PALETTE.txt"
+
+func notInteractiveError() error {
+	return fmt.Errorf("%w: for example `paxsetup init --yes --host registry.example.com` "+
+		"(passwords from --admin-password-file/--reader-password-file or PAXSETUP_ADMIN_PASSWORD/PAXSETUP_READER_PASSWORD, else generated)",
+		wizard.ErrNotInteractive)
+}
+
+// loadAnswers reads the answers to replay: --config when given, else the
+// setup's own paxsetup.yaml.
+func loadAnswers(opts *InitOptions) (config.Answers, bool, error) {
+	if opts.ConfigFile == "" {
+		return config.LoadIfExists(opts.Dir)
+	}
+	a, err := config.LoadFile(opts.ConfigFile)
+	if err != nil {
+		return a, false, flagError("config", err)
+	}
+	return a, true, nil
+}
+
+func accessible(opts *InitOptions) bool {
+	return opts.Accessible || wizard.AccessibleFromEnv(opts.Factory.Getenv)
+}
+
+// askInteractive asks what no flag answered, shows the plan and asks to go on.
+func askInteractive(ctx context.Context, opts *InitOptions, eng dockerctl.API, a config.Answers, rerun bool,
+	admin, reader wizard.Password, hostIPs []string) (wizard.Result, error) {
+	p := opts.Factory.Prompter
+	if p == nil {
+		hp := &wizard.HuhPrompter{In: opts.IO.In, Out: opts.IO.Out, Accessible: accessible(opts)}
+		defer hp.Close()
+		p = hp
+	}
+	var existing *wizard.Existing
+	if rerun && opts.ConfigFile == "" {
+		existing = describeSetup(ctx, eng, opts.Dir, a, opts.Factory.Now())
+	}
+	flow := &wizard.Flow{
+		P:       p,
+		Changed: opts.Changed,
+		HostIPs: hostIPs,
+		Checks: wizard.Checks{
+			PortProblem: func(port int) error { return setup.PortProblem(ctx, eng, port, a.Name, opts.Dir) },
+			FreePort:    func(from int) int { return setup.FreePort(ctx, eng, from, a.Name, opts.Dir) },
+		},
+	}
+	res, err := flow.Ask(a, existing, admin, reader)
+	if err != nil {
+		return res, err
+	}
+	if err := wizard.Validate(res.Answers); err != nil {
+		return res, err
+	}
+	ok, err := p.Confirm("Set it up now?", wizard.Summary(opts.Dir, res, hostIPs), true)
+	if err != nil {
+		return res, err
+	}
+	if !ok {
+		return res, wizard.ErrAborted
+	}
+	return res, nil
+}
+
+// describeSetup tells what an earlier run left: the container, the
+// certificate and the users.
+func describeSetup(ctx context.Context, eng dockerctl.API, dir string, a config.Answers, now time.Time) *wizard.Existing {
+	e := &wizard.Existing{Container: "absent", CertDaysLeft: -1}
+	if c, err := eng.Inspect(ctx, a.Name); err == nil {
+		e.Container = "stopped"
+		if c.Running {
+			e.Container = "running since " + c.StartedAt.Local().Format("2006-01-02 15:04")
+		}
+	}
+	l := setup.Layout{Dir: dir}
+	if data, err := os.ReadFile(filepath.Join(l.Certs(), "tls.crt")); err == nil {
+		if certs, err := certgen.ParseCertificatesPEM(data); err == nil && len(certs) > 0 {
+			e.CertDaysLeft = max(0, int(certs[0].NotAfter.Sub(now).Hours()/24))
+		}
+	}
+	if f, err := htpasswd.Load(l.Htpasswd()); err == nil {
+		e.Users = f.Users()
+	}
+	return e
+}
+
+// stepWriter shows each step with a spinner and its duration on a terminal;
+// elsewhere, and in accessible mode, each step is one plain line.
+func stepWriter(opts *InitOptions, out io.Writer) io.Writer {
+	if !opts.IO.StdoutTTY || accessible(opts) {
+		return out
+	}
+	return &spinnerSteps{w: out}
+}
+
+type spinnerSteps struct {
+	mu      sync.Mutex
+	w       io.Writer
+	current string // the spinner line being shown, if any
+}
+
+// Write prints output of a step (pull progress, say) above the spinner line.
+func (s *spinnerSteps) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.current != "" {
+		fmt.Fprint(s.w, "\r\x1b[K")
+	}
+	n, err := s.w.Write(p)
+	if s.current != "" {
+		fmt.Fprint(s.w, s.current)
+	}
+	return n, err
+}
+
+var spinnerFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+
+// Step runs fn while a spinner shows the step's name and elapsed time, then
+// leaves one line with the outcome and the duration.
+func (s *spinnerSteps) Step(name string, fn func() error) error {
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		s.mu.Lock()
+		s.current = fmt.Sprintf("%s %s %.1fs", color.CyanString(spinnerFrames[i%len(spinnerFrames)]), name, time.Since(start).Seconds())
+		fmt.Fprint(s.w, "\r\x1b[K"+s.current)
+		s.mu.Unlock()
+		select {
+		case err := <-done:
+			s.mu.Lock()
+			s.current = ""
+			mark := color.GreenString("✓")
+			if err != nil {
+				mark = color.RedString("✗")
+			}
+			fmt.Fprintf(s.w, "\r\x1b[K%s %s (%s)\n", mark, name, time.Since(start).Round(time.Millisecond))
+			s.mu.Unlock()
+			return err
+		case <-tick.C:
+		}
+	}
+}
+
+// savePaletteText keeps the final instructions next to the setup, pointing
+// to the credentials file rather than holding any password.
+func savePaletteText(dir string, p templates.Palette) error {
+	p.GeneratedPassword = nil
+	text, err := p.Render()
+	if err != nil {
+		return err
+	}
+	return fsutil.WriteFileAtomic(filepath.Join(dir, PaletteFile), []byte(text), 0o644)
+}

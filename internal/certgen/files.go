@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -78,6 +79,11 @@ type GenerateOptions struct {
 	// only when a new CA is made).
 	CAKey crypto.Signer
 	Key   crypto.Signer
+	// SelfSigned makes one certificate that is its own issuer, as the
+	// vendor's manual procedure does (but with SANs), instead of a CA and a
+	// certificate it signs. It is written as tls.crt, and also as ca.crt and
+	// chain.pem, since it is both what clients trust and the whole chain.
+	SelfSigned bool
 }
 
 // Result says what Generate did.
@@ -91,6 +97,12 @@ type Result struct {
 	LeafReplaced bool
 	// Written lists the paths written, in order.
 	Written []string
+	// SelfSigned is true when Leaf is its own issuer and CA is nil.
+	SelfSigned bool
+	// Findings are Lint's findings on the new certificate for Host and
+	// SANs: warnings only (such as a validity over 825 days), since Generate
+	// makes nothing a client refuses.
+	Findings []Finding
 }
 
 // Generate fills a certs folder with a CA (reused when ca.crt and ca.key are
@@ -121,8 +133,18 @@ func Generate(ctx context.Context, opts GenerateOptions) (*Result, error) {
 	files := Files{Dir: opts.Dir}
 	res := &Result{Files: files}
 
+	// A ca.crt left by SelfSigned is a server certificate, not a CA: it is
+	// replaced along with tls.crt, never reused.
+	selfSignedLayout := fsutil.Exists(files.CACert()) && !fsutil.Exists(files.CAKey()) && holdsServerCert(files.CACert())
+	if opts.SelfSigned && fsutil.Exists(files.CAKey()) {
+		return nil, fmt.Errorf("%s holds a CA: a self-signed certificate would replace the ca.crt clients trust; write it to another folder (--out), or drop --self-signed to issue from that CA", opts.Dir)
+	}
+	replaceable := []string{files.TLSCert(), files.TLSKey()}
+	if opts.SelfSigned || selfSignedLayout {
+		replaceable = append(replaceable, files.CACert())
+	}
 	var present []string
-	for _, p := range []string{files.TLSCert(), files.TLSKey()} {
+	for _, p := range replaceable {
 		if fsutil.Exists(p) {
 			present = append(present, p)
 		}
@@ -133,15 +155,21 @@ func Generate(ctx context.Context, opts GenerateOptions) (*Result, error) {
 			verb, pronoun = "exist", "them"
 		}
 		return nil, &sentinelError{
-			msg: fmt.Sprintf("%s already %s: pass --force to replace %s", strings.Join(present, " and "), verb, pronoun),
+			msg: fmt.Sprintf("%s already %s: pass --force to replace %s", joinAnd(present), verb, pronoun),
 			err: ErrExists,
 		}
 	}
 	res.LeafReplaced = len(present) > 0
+	if opts.SelfSigned {
+		return generateSelfSigned(ctx, opts, leafOpts, res)
+	}
 
-	ca, err := existingCA(files)
-	if err != nil {
-		return nil, err
+	var ca *CA
+	if !selfSignedLayout {
+		var err error
+		if ca, err = existingCA(files); err != nil {
+			return nil, err
+		}
 	}
 	res.CAReused = ca != nil
 	if ca != nil {
@@ -157,7 +185,10 @@ func Generate(ctx context.Context, opts GenerateOptions) (*Result, error) {
 		caKeyCh = startKey(opts.CAKeyType, opts.CAKey, rand.Reader)
 	}
 	leafKeyCh := startKey(opts.KeyType, opts.Key, rand.Reader)
-	var caKey crypto.Signer
+	var (
+		caKey crypto.Signer
+		err   error
+	)
 	if caKeyCh != nil {
 		if caKey, err = awaitKey(ctx, caKeyCh, "CA"); err != nil {
 			return nil, err
@@ -179,11 +210,6 @@ func Generate(ctx context.Context, opts GenerateOptions) (*Result, error) {
 	}
 	res.CA, res.Leaf = ca, leaf
 
-	type file struct {
-		path string
-		data []byte
-		mode os.FileMode
-	}
 	var out []file
 	if !res.CAReused {
 		caKeyPEM, err := ca.KeyPEM()
@@ -204,20 +230,69 @@ func Generate(ctx context.Context, opts GenerateOptions) (*Result, error) {
 		file{files.Chain(), certPEM(leaf.Cert, ca.Cert), CertFileMode},
 	)
 
+	res.Findings = generatedFindings([]*x509.Certificate{leaf.Cert, ca.Cert}, leaf, opts)
+	return writeFiles(ctx, opts.Dir, out, res)
+}
+
+// generateSelfSigned is Generate for opts.SelfSigned, once the folder is
+// known to allow it.
+func generateSelfSigned(ctx context.Context, opts GenerateOptions, leafOpts LeafOptions, res *Result) (*Result, error) {
+	var err error
+	if leafOpts.Key, err = awaitKey(ctx, startKey(opts.KeyType, opts.Key, rand.Reader), "server"); err != nil {
+		return nil, err
+	}
+	leaf, err := SelfSigned(leafOpts)
+	if err != nil {
+		return nil, err
+	}
+	res.Leaf, res.SelfSigned = leaf, true
+	keyPEM, err := leaf.KeyPEM()
+	if err != nil {
+		return nil, err
+	}
+	files := res.Files
+	out := []file{
+		{files.TLSKey(), keyPEM, KeyFileMode},
+		{files.TLSCert(), leaf.CertPEM(), CertFileMode},
+		{files.CACert(), leaf.CertPEM(), CertFileMode},
+		{files.Chain(), leaf.CertPEM(), CertFileMode},
+	}
+	res.Findings = generatedFindings([]*x509.Certificate{leaf.Cert}, leaf, opts)
+	return writeFiles(ctx, opts.Dir, out, res)
+}
+
+// generatedFindings lints what Generate made, for the warnings an operator
+// should see (a long validity, an expiry within weeks).
+func generatedFindings(chain []*x509.Certificate, leaf *Leaf, opts GenerateOptions) []Finding {
+	return Lint(chain, LintOptions{
+		Hosts: append([]string{opts.Host}, opts.SANs...),
+		Key:   leaf.Key.Public(),
+		Now:   nowOrDefault(opts.Now),
+	})
+}
+
+type file struct {
+	path string
+	data []byte
+	mode os.FileMode
+}
+
+// writeFiles makes dir when missing and writes out in order.
+func writeFiles(ctx context.Context, dir string, out []file, res *Result) (*Result, error) {
 	// The last point to stop: once writing starts it runs to the end, since
 	// stopping halfway would leave a key without its certificate.
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if !fsutil.Exists(opts.Dir) {
-		if err := os.MkdirAll(opts.Dir, DirMode); err != nil {
-			return nil, fmt.Errorf("create %s: %w", opts.Dir, err)
+	if !fsutil.Exists(dir) {
+		if err := os.MkdirAll(dir, DirMode); err != nil {
+			return nil, fmt.Errorf("create %s: %w", dir, err)
 		}
 		// MkdirAll's mode passes through the umask. The folder is mounted
 		// into the registry container, whose user need not be the owner,
 		// so the mode is set outright.
-		if err := os.Chmod(opts.Dir, DirMode); err != nil {
-			return nil, fmt.Errorf("create %s: %w", opts.Dir, err)
+		if err := os.Chmod(dir, DirMode); err != nil {
+			return nil, fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
 	for _, f := range out {
@@ -227,6 +302,20 @@ func Generate(ctx context.Context, opts GenerateOptions) (*Result, error) {
 		res.Written = append(res.Written, f.path)
 	}
 	return res, nil
+}
+
+// holdsServerCert reports whether path starts with a certificate that is
+// not a CA: what SelfSigned leaves in ca.crt.
+func holdsServerCert(path string) bool {
+	certs, err := readCertificates(path)
+	return err == nil && !(certs[0].BasicConstraintsValid && certs[0].IsCA)
+}
+
+func joinAnd(items []string) string {
+	if len(items) <= 2 {
+		return strings.Join(items, " and ")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 // existingCA loads the CA when both its files are there, returns nil when

@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -354,9 +357,80 @@ func (f *File) Bytes() []byte {
 // Write saves the file at path atomically with mode 0600: the hashes are
 // secrets to an offline guesser, and the registry never sees a half-written
 // file.
+//
+// A running registry (distribution 3.x) re-reads the file when its
+// modification time differs from the one it last read (auth/htpasswd's
+// Authorized), so the new file is given a time later than the old one's even
+// when the clock, at the kernel's coarse granularity, has not moved. The old
+// file's owner is kept, so a file handed to the registry's user stays
+// readable by it.
 func (f *File) Write(path string) error {
-	if err := fsutil.WriteFileAtomic(path, f.Bytes(), 0o600); err != nil {
+	if err := writeReplacing(path, f.Bytes()); err != nil {
 		return fmt.Errorf("save htpasswd file: %w", err)
 	}
 	return nil
+}
+
+func writeReplacing(path string, data []byte) error {
+	old, statErr := os.Stat(path)
+	if statErr != nil && !errors.Is(statErr, fs.ErrNotExist) {
+		return statErr
+	}
+	if statErr != nil {
+		return fsutil.WriteFileAtomic(path, data, 0o600)
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	done := false
+	defer func() {
+		if !done {
+			tmp.Close()
+			os.Remove(name)
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil {
+		return err
+	}
+	if err := keepOwner(tmp, old); err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	now := time.Now()
+	if !now.After(old.ModTime()) {
+		now = old.ModTime().Add(time.Millisecond)
+	}
+	if err := os.Chtimes(name, now, now); err != nil {
+		return err
+	}
+	if err := os.Rename(name, path); err != nil {
+		return err
+	}
+	done = true
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Cost returns the bcrypt cost of user's hash, so a caller can tell a
+// password hashed at another --bcrypt-cost.
+func (f *File) Cost(user string) (int, error) {
+	i := f.find(user)
+	if i < 0 {
+		return 0, fmt.Errorf("cost of %q: %w", user, ErrUnknownUser)
+	}
+	return bcrypt.Cost([]byte(f.lines[i].Hash))
 }

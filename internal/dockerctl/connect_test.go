@@ -143,28 +143,49 @@ func TestConnectErrorClasses(t *testing.T) {
 
 func TestEngine(t *testing.T) {
 	tests := []struct {
-		name         string
-		secOpts      []string
-		wantRootless bool
+		name       string
+		secOpts    []string
+		components []system.ComponentVersion
+		want       func(*EngineInfo)
 	}{
-		{name: "rootful", secOpts: []string{"name=seccomp,profile=default", "name=cgroupns"}},
-		{name: "rootless", secOpts: []string{"name=seccomp,profile=default", "name=rootless", "name=cgroupns"}, wantRootless: true},
+		{name: "rootful", secOpts: []string{"name=seccomp,profile=default", "name=cgroupns"}, want: func(*EngineInfo) {}},
+		{
+			name: "rootless", secOpts: []string{"name=seccomp,profile=default", "name=rootless", "name=cgroupns"},
+			want: func(e *EngineInfo) { e.Rootless = true },
+		},
+		{
+			name: "SELinux", secOpts: []string{"name=seccomp,profile=default", "name=selinux"},
+			want: func(e *EngineInfo) { e.SELinux = true },
+		},
+		{
+			// Podman 4's compatible service, rootless, on Fedora.
+			name:       "Podman",
+			secOpts:    []string{"name=rootless", "name=seccomp,profile=/usr/share/containers/seccomp.json", "name=selinux"},
+			components: []system.ComponentVersion{{Name: "Podman Engine", Version: "4.3.1"}},
+			want:       func(e *EngineInfo) { e.Rootless, e.SELinux, e.Podman = true, true, true },
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newFakeClient(&fakeEngine{
+			f := &fakeEngine{
+				clientVersion: "1.41",
 				serverVersionFunc: func(context.Context, client.ServerVersionOptions) (client.ServerVersionResult, error) {
-					return client.ServerVersionResult{Version: "20.10.24", APIVersion: "1.41", Os: "linux"}, nil
+					return client.ServerVersionResult{Version: "20.10.24", APIVersion: "1.41", Os: "linux", Arch: "amd64", Components: tt.components}, nil
 				},
 				infoFunc: func(context.Context, client.InfoOptions) (client.SystemInfoResult, error) {
 					return client.SystemInfoResult{Info: system.Info{OperatingSystem: "Debian GNU/Linux 12 (bookworm)", SecurityOptions: tt.secOpts}}, nil
 				},
-			})
-			got, err := c.Engine(context.Background())
+			}
+			got, err := newFakeClient(f).Engine(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := EngineInfo{Version: "20.10.24", APIVersion: "1.41", OS: "linux", OperatingSystem: "Debian GNU/Linux 12 (bookworm)", Rootless: tt.wantRootless}
+			want := EngineInfo{
+				Host: "unix:///test/docker.sock", Source: "default socket",
+				Version: "20.10.24", APIVersion: "1.41", ClientAPIVersion: "1.41", OS: "linux", Arch: "amd64",
+				OperatingSystem: "Debian GNU/Linux 12 (bookworm)",
+			}
+			tt.want(&want)
 			if got != want {
 				t.Errorf("Engine = %+v, want %+v", got, want)
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -51,7 +52,22 @@ type Spec struct {
 	// refuses to start a container whose bind source is missing.
 	Mounts        []Mount
 	RestartAlways bool
+	// Relabel asks the engine to relabel the bind mounts for SELinux (the
+	// :Z option), so the registry may read them on an enforcing host.
+	Relabel bool
+	// LogMaxSize and LogMaxFiles bound the container's json-file log; zero
+	// values mean DefaultLogMaxSize and DefaultLogMaxFiles.
+	LogMaxSize  string
+	LogMaxFiles int
 }
+
+// Log rotation defaults: at most 3 x 10 MB of registry logs, so a busy
+// registry cannot fill the disk that holds its packs (the engine's own
+// default keeps json-file logs for ever).
+const (
+	DefaultLogMaxSize  = "10m"
+	DefaultLogMaxFiles = 3
+)
 
 // Container is what paxsetup needs to know about a container.
 type Container struct {
@@ -63,15 +79,30 @@ type Container struct {
 	ImageID string
 	Running bool
 	// Status is the engine's state: created, running, restarting, exited...
-	Status   string
-	ExitCode int
+	Status string
+	// Restarting is set while the engine waits to restart a container that
+	// exited under a restart policy; Running stays set meanwhile.
+	Restarting bool
+	ExitCode   int
+	// OOMKilled is set when the kernel killed the container for memory.
+	OOMKilled bool
+	// Error is the engine's reason the container could not start, if any.
+	Error string
+	// CreatedAt is when the container was created.
+	CreatedAt time.Time
 	// StartedAt is zero when the container never started.
-	StartedAt    time.Time
+	StartedAt time.Time
+	// FinishedAt is when it last stopped; zero when it never did.
+	FinishedAt   time.Time
 	RestartCount int
 	Labels       map[string]string
 	Env          []string
 	// HostPorts are the host ports published, sorted, each once.
 	HostPorts []int
+	// Ports are the published bindings, as "0.0.0.0:443->5000/tcp".
+	Ports []string
+	// Mounts are the bind mounts as the engine reports them.
+	Mounts []Mount
 }
 
 // Create creates (but does not start) the container described by spec and
@@ -103,8 +134,22 @@ func createOptions(spec Spec) (client.ContainerCreateOptions, error) {
 	if len(spec.Cmd) > 0 {
 		cfg.Cmd = spec.Cmd
 	}
+	maxSize, maxFiles := spec.LogMaxSize, spec.LogMaxFiles
+	if maxSize == "" {
+		maxSize = DefaultLogMaxSize
+	}
+	if maxFiles <= 0 {
+		maxFiles = DefaultLogMaxFiles
+	}
 	host := &container.HostConfig{
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		// Set explicitly, not left to the engine's default driver: journald
+		// or "local" would also bound the logs, but json-file is the one
+		// every engine (Podman included) reads back through the API.
+		LogConfig: container.LogConfig{
+			Type:   "json-file",
+			Config: map[string]string{"max-size": maxSize, "max-file": strconv.Itoa(maxFiles)},
+		},
 	}
 	if spec.RestartAlways {
 		host.RestartPolicy.Name = container.RestartPolicyAlways
@@ -145,6 +190,19 @@ func createOptions(spec Spec) (client.ContainerCreateOptions, error) {
 		// before anything exists in the engine to clean up.
 		if _, err := os.Stat(src); err != nil {
 			return client.ContainerCreateOptions{}, fmt.Errorf("bind mount source %s (for %s) is missing: %w", src, m.Target, err)
+		}
+		if spec.Relabel {
+			// The API's Mounts have no SELinux option (moby/moby#30934); only
+			// the Binds string form takes z/Z.
+			if strings.Contains(src, ":") || strings.Contains(m.Target, ":") {
+				return client.ContainerCreateOptions{}, fmt.Errorf("bind mount %s -> %s: a path with ':' cannot be relabelled for SELinux: move the setup to a folder without ':'", src, m.Target)
+			}
+			mode := "rw"
+			if m.ReadOnly {
+				mode = "ro"
+			}
+			host.Binds = append(host.Binds, src+":"+m.Target+":"+mode+",Z")
+			continue
 		}
 		host.Mounts = append(host.Mounts, mount.Mount{
 			Type:     mount.TypeBind,
@@ -225,13 +283,19 @@ func fromInspect(r container.InspectResponse) Container {
 		out.Labels = r.Config.Labels
 		out.Env = r.Config.Env
 	}
+	out.CreatedAt = parseTime(r.Created)
 	if s := r.State; s != nil {
 		out.Running = s.Running
 		out.Status = string(s.Status)
+		out.Restarting = s.Restarting
 		out.ExitCode = s.ExitCode
-		// The engine sends "0001-01-01T00:00:00Z" for a container that never
-		// started, which parses to the zero time.
-		out.StartedAt, _ = time.Parse(time.RFC3339Nano, s.StartedAt)
+		out.OOMKilled = s.OOMKilled
+		out.Error = s.Error
+		out.StartedAt = parseTime(s.StartedAt)
+		out.FinishedAt = parseTime(s.FinishedAt)
+	}
+	for _, m := range r.Mounts {
+		out.Mounts = append(out.Mounts, Mount{Source: m.Source, Target: m.Destination, ReadOnly: !m.RW})
 	}
 	// A stopped container has no live bindings, only configured ones; a
 	// running one may have a live port the configuration left to the engine.
@@ -244,7 +308,38 @@ func fromInspect(r container.InspectResponse) Container {
 	}
 	slices.Sort(ports)
 	out.HostPorts = slices.Compact(ports)
+	if r.NetworkSettings != nil && len(r.NetworkSettings.Ports) > 0 {
+		out.Ports = describePorts(r.NetworkSettings.Ports)
+	} else if r.HostConfig != nil {
+		out.Ports = describePorts(r.HostConfig.PortBindings)
+	}
 	return out
+}
+
+// parseTime reads the engine's timestamps; "0001-01-01T00:00:00Z", its word
+// for never, parses to the zero time.
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+// describePorts writes bindings as `docker ps` does: 0.0.0.0:443->5000/tcp.
+func describePorts(pm network.PortMap) []string {
+	var out []string
+	for port, bindings := range pm {
+		for _, b := range bindings {
+			if b.HostPort == "" {
+				continue
+			}
+			ip := "0.0.0.0"
+			if b.HostIP.IsValid() {
+				ip = b.HostIP.String()
+			}
+			out = append(out, net.JoinHostPort(ip, b.HostPort)+"->"+port.String())
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func appendHostPorts(ports []int, pm network.PortMap) []int {
@@ -342,4 +437,59 @@ func (c *Client) Logs(ctx context.Context, id string, tail int) (string, error) 
 		return buf.String(), fmt.Errorf("read logs of container %q: %w", id, err)
 	}
 	return buf.String(), nil
+}
+
+// LogOptions choose what StreamLogs shows.
+type LogOptions struct {
+	// Tail is how many lines from the end to show; "all" or "" for all.
+	Tail string
+	// Follow keeps streaming new lines until ctx ends.
+	Follow bool
+	// Timestamps prefixes each line with the engine's time stamp.
+	Timestamps bool
+	// Since shows only lines newer than this.
+	Since time.Time
+}
+
+// StreamLogs copies the container's logs to stdout and stderr, each stream
+// to its own writer, following new lines when opts.Follow until ctx ends
+// (which is not an error).
+func (c *Client) StreamLogs(ctx context.Context, id string, opts LogOptions, stdout, stderr io.Writer) error {
+	ins, err := c.api.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		return fmt.Errorf("read logs of container %q: %w", id, classify(err))
+	}
+	lo := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: opts.Follow, Timestamps: opts.Timestamps}
+	if opts.Tail != "" && opts.Tail != "all" {
+		n, err := strconv.Atoi(opts.Tail)
+		if err != nil || n < 0 {
+			return fmt.Errorf("read logs of container %q: tail %q is not a number of lines or \"all\"", id, opts.Tail)
+		}
+		lo.Tail = opts.Tail
+	}
+	if !opts.Since.IsZero() {
+		lo.Since = opts.Since.Format(time.RFC3339Nano)
+	}
+	rc, err := c.api.ContainerLogs(ctx, id, lo)
+	if err != nil {
+		if ctx.Err() != nil && opts.Follow {
+			return nil
+		}
+		return fmt.Errorf("read logs of container %q: %w", id, classify(err))
+	}
+	defer rc.Close()
+	stop := context.AfterFunc(ctx, func() { _ = rc.Close() })
+	defer stop()
+	if cfg := ins.Container.Config; cfg != nil && cfg.Tty {
+		_, err = io.Copy(stdout, rc)
+	} else {
+		_, err = stdcopy.StdCopy(stdout, stderr, rc)
+	}
+	if err != nil && ctx.Err() != nil && opts.Follow {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read logs of container %q: %w", id, err)
+	}
+	return nil
 }

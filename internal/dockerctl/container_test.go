@@ -23,6 +23,10 @@ import (
 	"github.com/moby/moby/client"
 )
 
+// defaultLogs is the rotation every container gets unless its spec says
+// otherwise.
+var defaultLogs = container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "10m", "max-file": "3"}}
+
 func TestCreate(t *testing.T) {
 	dir := t.TempDir()
 	auth := filepath.Join(dir, "auth")
@@ -68,6 +72,7 @@ func TestCreate(t *testing.T) {
 					port5000: {{HostIP: netip.MustParseAddr("192.0.2.10"), HostPort: "443"}},
 				},
 				RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyAlways},
+				LogConfig:     defaultLogs,
 				Mounts: []mount.Mount{
 					{Type: mount.TypeBind, Source: auth, Target: "/auth", ReadOnly: true},
 					{Type: mount.TypeBind, Source: data, Target: "/data"},
@@ -84,6 +89,7 @@ func TestCreate(t *testing.T) {
 			wantHost: &container.HostConfig{
 				PortBindings:  network.PortMap{port5000: {{HostPort: "5001"}}},
 				RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+				LogConfig:     defaultLogs,
 			},
 		},
 		{
@@ -92,6 +98,25 @@ func TestCreate(t *testing.T) {
 			wantConfig: &container.Config{Image: "registry:lab"},
 			wantHost: &container.HostConfig{
 				RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+				LogConfig:     defaultLogs,
+			},
+		},
+		{
+			// The API's Mounts cannot carry SELinux labels; only Binds can.
+			name: "SELinux relabel uses the Binds form with Z",
+			spec: Spec{
+				Name: "spectro-registry", Image: "r:1", Relabel: true,
+				Mounts: []Mount{
+					{Source: auth, Target: "/auth", ReadOnly: true},
+					{Source: data, Target: "/data"},
+				},
+				LogMaxSize: "50m", LogMaxFiles: 5,
+			},
+			wantConfig: &container.Config{Image: "r:1"},
+			wantHost: &container.HostConfig{
+				RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+				LogConfig:     container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "50m", "max-file": "5"}},
+				Binds:         []string{auth + ":/auth:ro,Z", data + ":/data:rw,Z"},
 			},
 		},
 	}
@@ -192,6 +217,19 @@ func TestEngineErrorsMapToSentinels(t *testing.T) {
 		wantIs  error
 		wantErr string
 	}{
+		{
+			// Rootless Docker 20.10 through its RootlessKit port driver.
+			name: "rootless engine refuses port 443",
+			fake: &fakeEngine{containerStartFunc: func(context.Context, string, client.ContainerStartOptions) (client.ContainerStartResult, error) {
+				return client.ContainerStartResult{}, daemonError(cerrdefs.ErrUnknown, "driver failed programming external connectivity on endpoint spectro-registry (1f2e): "+
+					"Error starting userland proxy: error while calling PortManager.AddPort(): cannot expose privileged port 443, "+
+					"you can add 'net.ipv4.ip_unprivileged_port_start=443' to /etc/sysctl.conf (currently 1024), or set CAP_NET_BIND_SERVICE on rootlesskit binary, "+
+					"or choose a larger port number (>= 1024): listen tcp4 0.0.0.0:443: bind: permission denied")
+			}},
+			call:    func(c *Client) error { return c.Start(ctx, "spectro-registry") },
+			wantIs:  ErrPrivilegedPort,
+			wantErr: "net.ipv4.ip_unprivileged_port_start=443",
+		},
 		{
 			name: "inspect absent container",
 			fake: &fakeEngine{containerInspectFunc: func(_ context.Context, id string, _ client.ContainerInspectOptions) (client.ContainerInspectResult, error) {
@@ -377,6 +415,7 @@ func TestInspect(t *testing.T) {
 				Labels:    map[string]string{"io.paxsetup.managed": "true"},
 				Env:       []string{"REGISTRY_AUTH=htpasswd"},
 				HostPorts: []int{443, 8443},
+				Ports:     []string{"0.0.0.0:443->5000/tcp", "0.0.0.0:8443->5001/tcp", "[::]:443->5000/tcp"},
 			},
 		},
 		{
@@ -390,7 +429,7 @@ func TestInspect(t *testing.T) {
 				}},
 				NetworkSettings: &container.NetworkSettings{},
 			},
-			want: Container{ID: "def", Name: "new", Image: "r:1", Status: "created", HostPorts: []int{5001}},
+			want: Container{ID: "def", Name: "new", Image: "r:1", Status: "created", HostPorts: []int{5001}, Ports: []string{"0.0.0.0:5001->5000/tcp"}},
 		},
 		{
 			name: "exited with an error",
@@ -399,6 +438,32 @@ func TestInspect(t *testing.T) {
 				State: &container.State{Status: container.StateExited, ExitCode: 1},
 			},
 			want: Container{ID: "ghi", Name: "old", Status: "exited", ExitCode: 1},
+		},
+		{
+			// A registry in a restart loop: the engine keeps Running set
+			// while it waits to restart it.
+			name: "restarting after a crash, out of memory",
+			resp: container.InspectResponse{
+				ID: "jkl", Name: "/loop", Created: "2026-05-07T21:09:30Z", RestartCount: 4,
+				State: &container.State{
+					Status: container.StateRestarting, Running: true, Restarting: true, ExitCode: 137, OOMKilled: true,
+					Error: "", FinishedAt: "2026-05-07T21:09:40Z",
+				},
+				Mounts: []container.MountPoint{
+					{Type: "bind", Source: "/srv/pax/auth", Destination: "/auth", RW: false},
+					{Type: "bind", Source: "/srv/pax/data", Destination: "/data", RW: true},
+				},
+			},
+			want: Container{
+				ID: "jkl", Name: "loop", Status: "restarting", Running: true, Restarting: true, ExitCode: 137, OOMKilled: true,
+				RestartCount: 4,
+				CreatedAt:    time.Date(2026, 5, 7, 21, 9, 30, 0, time.UTC),
+				FinishedAt:   time.Date(2026, 5, 7, 21, 9, 40, 0, time.UTC),
+				Mounts: []Mount{
+					{Source: "/srv/pax/auth", Target: "/auth", ReadOnly: true},
+					{Source: "/srv/pax/data", Target: "/data"},
+				},
+			},
 		},
 	}
 	for _, tt := range tests {
@@ -556,4 +621,63 @@ func frame(b *bytes.Buffer, stream stdcopy.StdType, data string) {
 	binary.BigEndian.PutUint32(hdr[4:], uint32(len(data)))
 	b.Write(hdr[:])
 	b.WriteString(data)
+}
+
+func TestStreamLogs(t *testing.T) {
+	var b bytes.Buffer
+	frame(&b, stdcopy.Stdout, "listening on [::]:5000\n")
+	frame(&b, stdcopy.Stderr, "level=error msg=\"auth failed\"\n")
+	since := time.Date(2026, 5, 7, 21, 0, 0, 0, time.UTC)
+
+	var got client.ContainerLogsOptions
+	c := newFakeClient(&fakeEngine{
+		containerInspectFunc: inspectByID(map[string]container.InspectResponse{"r": {ID: "r", Config: &container.Config{}}}),
+		containerLogsFunc: func(_ context.Context, _ string, opts client.ContainerLogsOptions) (client.ContainerLogsResult, error) {
+			got = opts
+			return io.NopCloser(bytes.NewReader(b.Bytes())), nil
+		},
+	})
+	var stdout, stderr strings.Builder
+	err := c.StreamLogs(context.Background(), "r", LogOptions{Tail: "20", Timestamps: true, Since: since}, &stdout, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stdout.String() != "listening on [::]:5000\n" || stderr.String() != "level=error msg=\"auth failed\"\n" {
+		t.Errorf("stdout %q, stderr %q: each stream must reach its own writer", stdout.String(), stderr.String())
+	}
+	want := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Tail: "20", Timestamps: true, Since: since.Format(time.RFC3339Nano)}
+	if got != want {
+		t.Errorf("log options = %+v, want %+v", got, want)
+	}
+
+	if err := c.StreamLogs(context.Background(), "r", LogOptions{Tail: "ten"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), `tail "ten"`) {
+		t.Errorf("bad tail: %v", err)
+	}
+}
+
+// TestStreamLogsFollowStops follows a registry that logs one line and then
+// stays quiet; the operator's Ctrl-C ends the stream without an error.
+func TestStreamLogsFollowStops(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := newFakeClient(&fakeEngine{
+		containerInspectFunc: inspectByID(map[string]container.InspectResponse{"r": {ID: "r", Config: &container.Config{Tty: true}}}),
+		containerLogsFunc: func(_ context.Context, _ string, opts client.ContainerLogsOptions) (client.ContainerLogsResult, error) {
+			if !opts.Follow {
+				t.Error("not following")
+			}
+			go io.WriteString(pw, "GET /health 200\n")
+			return pr, nil
+		},
+	})
+	out := progressFunc(func(p []byte) {
+		if strings.Contains(string(p), "GET /health") {
+			cancel()
+		}
+	})
+	if err := c.StreamLogs(ctx, "r", LogOptions{Follow: true}, out, out); err != nil {
+		t.Errorf("following ended with %v, want nil after Ctrl-C", err)
+	}
 }

@@ -31,6 +31,9 @@ var (
 	// is held by another container or process; ContainersPublishing names
 	// the container, if it is one.
 	ErrPortInUse = errors.New("port in use")
+	// ErrPrivilegedPort means a rootless engine may not publish a port below
+	// 1024 (net.ipv4.ip_unprivileged_port_start).
+	ErrPrivilegedPort = errors.New("privileged port refused by a rootless engine")
 )
 
 // engineError carries a sentinel for callers to branch on, a message for the
@@ -65,6 +68,11 @@ func classify(err error) error {
 		kind = ErrNotFound
 	case cerrdefs.IsConflict(err):
 		kind = ErrConflict
+	case strings.Contains(err.Error(), "cannot expose privileged port"):
+		// Rootless Docker's port driver; its own message already names the
+		// sysctl to change, so it is kept and a shorter way out added.
+		return &engineError{kind: ErrPrivilegedPort, msg: strings.TrimPrefix(err.Error(), daemonPrefix) +
+			" (or re-run with --port 8443)", err: err}
 	case isPortInUse(err):
 		kind = ErrPortInUse
 	default:

@@ -15,6 +15,8 @@ import (
 type fakeEngine struct {
 	engine
 
+	clientVersion        string
+	imageLoadFunc        func(ctx context.Context, input io.Reader, options ...client.ImageLoadOption) (client.ImageLoadResult, error)
 	serverVersionFunc    func(ctx context.Context, options client.ServerVersionOptions) (client.ServerVersionResult, error)
 	infoFunc             func(ctx context.Context, options client.InfoOptions) (client.SystemInfoResult, error)
 	imageInspectFunc     func(ctx context.Context, ref string, options ...client.ImageInspectOption) (client.ImageInspectResult, error)
@@ -27,6 +29,12 @@ type fakeEngine struct {
 	containerInspectFunc func(ctx context.Context, id string, options client.ContainerInspectOptions) (client.ContainerInspectResult, error)
 	containerListFunc    func(ctx context.Context, options client.ContainerListOptions) (client.ContainerListResult, error)
 	containerLogsFunc    func(ctx context.Context, id string, options client.ContainerLogsOptions) (client.ContainerLogsResult, error)
+}
+
+func (f *fakeEngine) ClientVersion() string { return f.clientVersion }
+
+func (f *fakeEngine) ImageLoad(ctx context.Context, input io.Reader, options ...client.ImageLoadOption) (client.ImageLoadResult, error) {
+	return f.imageLoadFunc(ctx, input, options...)
 }
 
 func (f *fakeEngine) ServerVersion(ctx context.Context, options client.ServerVersionOptions) (client.ServerVersionResult, error) {
@@ -80,7 +88,7 @@ func (f *fakeEngine) ContainerLogs(ctx context.Context, id string, options clien
 // newFakeClient is a *Client over f, as Connect would return over a real
 // engine.
 func newFakeClient(f *fakeEngine) *Client {
-	return &Client{api: f, host: "unix:///test/docker.sock"}
+	return &Client{api: f, host: "unix:///test/docker.sock", endpoint: Endpoint{Host: "unix:///test/docker.sock", Source: "default socket"}}
 }
 
 // daemonError is shaped like the client's errors for an engine response: the

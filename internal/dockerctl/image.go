@@ -6,6 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/distribution/reference"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/jsonstream"
@@ -96,11 +101,19 @@ type pullMessage struct {
 
 // pull reads the engine's progress stream to its end: the engine reports a
 // failed pull (unknown tag, denied, no network) inside the stream, after an
-// HTTP 200, so stopping early would miss it.
+// HTTP 200, so stopping early would miss it. Credentials come from the
+// docker CLI's config.json, as `docker pull` would use them.
 func (c *Client) pull(ctx context.Context, ref string, progress io.Writer) error {
-	stream, err := c.api.ImagePull(ctx, ref, client.ImagePullOptions{})
+	auth, note, err := registryAuth(ctx, c.configDir, ref)
 	if err != nil {
 		return fmt.Errorf("pull image %q: %w", ref, err)
+	}
+	if note != "" {
+		fmt.Fprintln(progress, note)
+	}
+	stream, err := c.api.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: auth})
+	if err != nil {
+		return fmt.Errorf("pull image %q: %w", ref, pullError(err))
 	}
 	defer stream.Close()
 	// Closing the stream is what unblocks a Decode waiting on a stalled
@@ -108,8 +121,8 @@ func (c *Client) pull(ctx context.Context, ref string, progress io.Writer) error
 	stop := context.AfterFunc(ctx, func() { _ = stream.Close() })
 	defer stop()
 
+	display := newPullDisplay(progress)
 	dec := json.NewDecoder(stream)
-	last := ""
 	for {
 		var m pullMessage
 		if err := dec.Decode(&m); err != nil {
@@ -119,32 +132,129 @@ func (c *Client) pull(ctx context.Context, ref string, progress io.Writer) error
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
-			return fmt.Errorf("pull image %q: read progress: %w", ref, err)
+			// The engine went away mid-pull (restarted, crashed, killed
+			// by the OOM killer): the stream ends inside a record.
+			return fmt.Errorf("pull image %q: the engine stopped answering mid-pull (%w): check it with `docker info` and run again; layers already pulled are kept", ref, err)
 		}
 		if m.Error != nil && m.Error.Message != "" {
-			return fmt.Errorf("pull image %q: %w", ref, m.Error)
+			return fmt.Errorf("pull image %q: %w%s", ref, m.Error, authHint(m.Error.Message, ref))
 		}
 		if m.ErrorText != "" {
-			return fmt.Errorf("pull image %q: %s", ref, m.ErrorText)
+			return fmt.Errorf("pull image %q: %s%s", ref, m.ErrorText, authHint(m.ErrorText, ref))
 		}
-		if line := statusLine(m.Message); line != "" && line != last {
-			fmt.Fprintln(progress, line)
-			last = line
-		}
+		display.show(m.Message)
 	}
 }
 
-// statusLine renders a pull record as one plain line, or "" for the byte
-// counters ("Downloading", "Extracting"), which arrive many times a second.
-func statusLine(m jsonstream.Message) string {
-	if m.Status == "" {
-		return ""
+// pullError adds the way out to an engine refusing the pull outright.
+func pullError(err error) error {
+	if cerrdefs.IsUnauthorized(err) || cerrdefs.IsPermissionDenied(err) {
+		return fmt.Errorf("%w: log in with `docker login` (paxsetup uses the credentials it saves), or load the image with --image-archive", err)
 	}
-	if p := m.Progress; p != nil && (p.Current > 0 || p.Total > 0) {
-		return ""
+	return classify(err)
+}
+
+// authHint explains a refused pull: registries answer "denied" or
+// "unauthorized" both for a missing login and for an image that does not
+// exist.
+func authHint(msg, ref string) string {
+	low := strings.ToLower(msg)
+	if strings.Contains(low, "unauthorized") || strings.Contains(low, "denied") || strings.Contains(low, "authentication required") {
+		domain := ref
+		if named, err := reference.ParseNormalizedNamed(ref); err == nil {
+			domain = reference.Domain(named)
+		}
+		return fmt.Sprintf(" (log in with `docker login %s`: paxsetup uses the credentials it saves; or check the image name; or load the image with --image-archive)", domain)
 	}
-	if m.ID == "" {
-		return m.Status
+	return ""
+}
+
+// ImageConfig is what an image says about how it runs: paxsetup reads it
+// rather than assuming the vendor's layout.
+type ImageConfig struct {
+	// ID is the image's ID ("sha256:...").
+	ID         string
+	Entrypoint []string
+	Cmd        []string
+	// ExposedPorts are the ports the image declares, e.g. "5000/tcp",
+	// sorted.
+	ExposedPorts []string
+	// User is the image's USER: "", "root", "1000", "1000:1000",
+	// "registry"...
+	User string
+	OS   string
+	Arch string
+}
+
+// ImageConfig reads the image's configuration; an absent image is
+// ErrNotFound.
+func (c *Client) ImageConfig(ctx context.Context, ref string) (ImageConfig, error) {
+	res, err := c.api.ImageInspect(ctx, ref)
+	if err != nil {
+		return ImageConfig{}, fmt.Errorf("inspect image %q: %w", ref, classify(err))
 	}
-	return m.ID + ": " + m.Status
+	out := ImageConfig{ID: res.ID, OS: res.Os, Arch: res.Architecture}
+	if cfg := res.Config; cfg != nil {
+		out.Entrypoint = cfg.Entrypoint
+		out.Cmd = cfg.Cmd
+		out.User = cfg.User
+		for p := range cfg.ExposedPorts {
+			out.ExposedPorts = append(out.ExposedPorts, p)
+		}
+		slices.Sort(out.ExposedPorts)
+	}
+	return out, nil
+}
+
+// TCPPort returns the image's one exposed TCP port, or 0 when it exposes
+// none or several.
+func (ic ImageConfig) TCPPort() int {
+	port := 0
+	for _, p := range ic.ExposedPorts {
+		num, proto, _ := strings.Cut(p, "/")
+		if proto != "" && proto != "tcp" {
+			continue
+		}
+		n, err := strconv.Atoi(num)
+		if err != nil || port != 0 {
+			return 0
+		}
+		port = n
+	}
+	return port
+}
+
+// ImageUser is the user an image runs as, as far as its USER says without
+// looking inside the image.
+type ImageUser struct {
+	// Root is set for no USER, "root", "0" and "0:..." forms.
+	Root bool
+	// UID and GID are set when USER gives them as numbers; GID is -1 when
+	// USER gives no group (the container's group then comes from the
+	// image's /etc/passwd, or is 0).
+	UID, GID int
+	// Numeric is set when UID is known.
+	Numeric bool
+	// Name is USER as written, for messages.
+	Name string
+}
+
+// ParseImageUser reads an image's USER ("", "root", "1000", "1000:1000",
+// "registry", "registry:registry").
+func ParseImageUser(user string) ImageUser {
+	u := ImageUser{Name: user, GID: -1}
+	name, group, hasGroup := strings.Cut(user, ":")
+	if name == "" || name == "root" || name == "0" {
+		u.Root = true
+		u.Numeric = true
+		u.UID = 0
+	} else if uid, err := strconv.Atoi(name); err == nil && uid >= 0 {
+		u.UID, u.Numeric = uid, true
+	}
+	if hasGroup {
+		if gid, err := strconv.Atoi(group); err == nil && gid >= 0 {
+			u.GID = gid
+		}
+	}
+	return u
 }

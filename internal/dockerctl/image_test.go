@@ -99,7 +99,7 @@ func TestEnsureImage(t *testing.T) {
 		{
 			name: "stream cut short", policy: PullAlways, wantPull: true,
 			stream:  []string{`{"status":"Pulling fs layer","id":"a1b2"`},
-			wantErr: `pull image "` + testImage + `": read progress`,
+			wantErr: `pull image "` + testImage + `": the engine stopped answering mid-pull (unexpected EOF)`,
 		},
 		{name: "unknown policy", policy: "sometimes", present: true, wantErr: `unknown pull policy "sometimes"`},
 	}

@@ -68,6 +68,11 @@ func askInteractive(ctx context.Context, opts *InitOptions, eng dockerctl.API, a
 		Checks: wizard.Checks{
 			PortProblem: func(port int) error { return setup.PortProblem(ctx, eng, port, a.Name, opts.Dir) },
 			FreePort:    func(from int) int { return setup.FreePort(ctx, eng, from, a.Name, opts.Dir) },
+			LintCertificate: func(certFile, keyFile, caFile, host string) error {
+				c := a
+				c.CertFile, c.KeyFile, c.CAFile, c.Host = certFile, keyFile, caFile, host
+				return setup.CheckCustomCert(c, opts.Factory.Now())
+			},
 		},
 	}
 	res, err := flow.Ask(a, existing, admin, reader)
@@ -77,7 +82,11 @@ func askInteractive(ctx context.Context, opts *InitOptions, eng dockerctl.API, a
 	if err := wizard.Validate(res.Answers); err != nil {
 		return res, err
 	}
-	ok, err := p.Confirm("Set it up now?", wizard.Summary(opts.Dir, res, hostIPs), true)
+	dockerRun, err := setup.DockerRunFor(opts.Dir, res.Answers)
+	if err != nil {
+		return res, err
+	}
+	ok, err := p.Confirm("Set it up now?", wizard.Summary(opts.Dir, res, hostIPs, dockerRun), true)
 	if err != nil {
 		return res, err
 	}

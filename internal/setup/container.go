@@ -2,18 +2,235 @@ package setup
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
+	"github.com/paxsetup/paxsetup/internal/templates"
 	"github.com/paxsetup/paxsetup/internal/verify"
 )
 
 // stopTimeout is how long the registry gets to finish uploads in flight
 // before it is killed.
 const stopTimeout = 10 * time.Second
+
+// LabelImage records the image reference a container was made for: when the
+// saved image ID pins an older image than the tag now names, the container
+// is created from the ID, and this label keeps the name for `status`.
+const LabelImage = "io.paxsetup.image"
+
+// crashLogLines is how many of a failed registry's last log lines are shown.
+const crashLogLines = 20
+
+// ErrImageMoved means the saved image ID is gone from the engine while the
+// tag names another image: moving to it is an upgrade, made on purpose.
+var ErrImageMoved = errors.New("the recorded registry image is gone")
+
+// imageChoice is the image a run uses and what it says about itself.
+type imageChoice struct {
+	// Ref is what the container is created from: the answers' image, or
+	// the saved image ID when that pins an older image than the tag.
+	Ref string
+	// ID is the image's ID, recorded in paxsetup.yaml.
+	ID     string
+	Config dockerctl.ImageConfig
+	Engine dockerctl.EngineInfo
+}
+
+// ensureImage makes the run's image present: loaded from --image-archive
+// when the engine lacks it (or on an upgrade), else pulled per --pull. A
+// re-run keeps the image the registry was set up with even if its tag has
+// moved since, because replacing the registry's image is an upgrade and
+// must be asked for (`paxsetup upgrade`, or `init --image` naming another
+// image).
+func ensureImage(ctx context.Context, eng Engine, opts Options) (imageChoice, error) {
+	a := opts.Answers
+	out := opts.Out
+	// Asked at once and collected at the end: Podman takes seconds to
+	// describe itself, time a pull or load can hide.
+	type factsResult struct {
+		info dockerctl.EngineInfo
+		err  error
+	}
+	facts := make(chan factsResult, 1)
+	if f, ok := eng.(engineFacts); ok {
+		go func() {
+			info, err := f.Engine(ctx)
+			facts <- factsResult{info, err}
+		}()
+	} else {
+		facts <- factsResult{}
+	}
+	policy, _ := dockerctl.ParsePullPolicy(a.Pull)
+	if a.ImageArchive != "" {
+		present, err := eng.ImageExists(ctx, a.Image)
+		if err != nil {
+			return imageChoice{}, err
+		}
+		if !present || opts.Upgrade {
+			if err := step(out, "image "+a.Image+" from "+a.ImageArchive, func() error {
+				return eng.LoadImageArchive(ctx, a.ImageArchive, a.Image, out)
+			}); err != nil {
+				return imageChoice{}, err
+			}
+		} else {
+			fmt.Fprintf(out, "note %s is present: %s not loaded again (`paxsetup upgrade --image-archive FILE` loads it)\n", a.Image, a.ImageArchive)
+		}
+		// An archive is how air-gapped sites get images: never reach out.
+		policy = dockerctl.PullNever
+	}
+	if err := step(out, "image "+a.Image, func() error {
+		return eng.EnsureImage(ctx, a.Image, policy, out)
+	}); err != nil {
+		return imageChoice{}, err
+	}
+	id, err := eng.ImageID(ctx, a.Image)
+	if err != nil {
+		return imageChoice{}, err
+	}
+	choice := imageChoice{Ref: a.Image, ID: id}
+
+	if saved, ok, _ := config.LoadIfExists(opts.Dir); ok && !opts.Upgrade &&
+		saved.Image == a.Image && saved.ImageID != "" && saved.ImageID != id {
+		if _, err := eng.ImageID(ctx, saved.ImageID); err != nil {
+			if !errors.Is(err, dockerctl.ErrNotFound) {
+				return imageChoice{}, err
+			}
+			return imageChoice{}, fmt.Errorf("%w: %s was recorded as %s, which the engine no longer holds, and now names %s: "+
+				"run `paxsetup upgrade` to move the registry to it", ErrImageMoved, a.Image, short(saved.ImageID), short(id))
+		}
+		fmt.Fprintf(out, "note %s now names %s; the registry keeps %s: run `paxsetup upgrade` to move to the new image\n",
+			a.Image, short(id), short(saved.ImageID))
+		choice.Ref, choice.ID = saved.ImageID, saved.ImageID
+	}
+
+	if choice.Config, err = eng.ImageConfig(ctx, choice.Ref); err != nil {
+		return imageChoice{}, err
+	}
+	fr := <-facts
+	if fr.err != nil {
+		return imageChoice{}, fr.err
+	}
+	choice.Engine = fr.info
+	if p := choice.Config.TCPPort(); p != 0 && p != templates.ContainerPort {
+		fmt.Fprintf(out, "warn the image exposes port %d, but the registry's config listens on %d: check the image's documentation\n", p, templates.ContainerPort)
+	}
+	return choice, nil
+}
+
+// engineFacts is the engine's description, which *dockerctl.Client gives.
+// It is not part of Engine, whose fakes embed an interface named Engine.
+type engineFacts interface {
+	Engine(ctx context.Context) (dockerctl.EngineInfo, error)
+}
+
+// short is an image ID as `docker images` shows it.
+func short(id string) string {
+	s := strings.TrimPrefix(id, "sha256:")
+	if len(s) > 12 {
+		s = s[:12]
+	}
+	return s
+}
+
+// applyImage fits the container to its image and engine: created from the
+// pinned image when there is one, relabelled on an SELinux host, and named
+// by its reference for `status`.
+func applyImage(spec *dockerctl.Spec, img imageChoice) {
+	spec.Labels[LabelImage] = spec.Image
+	spec.Image = img.Ref
+	spec.Relabel = img.Engine.SELinux
+}
+
+// chownFunc changes a file's owner without following symlinks; tests replace
+// it to act as a host that refuses.
+type chownFunc func(path string, uid, gid int) error
+
+// handToImageUser gives the files the registry mounts to the image's user
+// when that is not root, so it can read its key and htpasswd (kept 0600) and
+// write data/. The CA key stays root's: the registry has no use for it. A
+// user given by name, or an engine that maps users (rootless), cannot be
+// resolved to a host uid here; those are warned about, not guessed.
+func handToImageUser(spec dockerctl.Spec, img imageChoice, chown chownFunc, out io.Writer) error {
+	u := dockerctl.ParseImageUser(img.Config.User)
+	switch {
+	case u.Root:
+		return nil
+	case !u.Numeric:
+		fmt.Fprintf(out, "warn the image runs as user %q, which paxsetup cannot map to a host uid: if the registry cannot read its files, give them to that user (chown) and re-run\n", u.Name)
+		return nil
+	case img.Engine.Rootless:
+		fmt.Fprintf(out, "warn the image runs as uid %d, which a rootless engine maps to a subordinate uid of the host: if the registry cannot read its files, "+
+			"give them to that uid inside the engine's user namespace (Podman: podman unshare chown -R %d DIR) or use an image that runs as root\n", u.UID, u.UID)
+		return nil
+	}
+	return step(out, "files for the image's user (uid "+strconv.Itoa(u.UID)+")", func() error {
+		for _, m := range spec.Mounts {
+			if err := chownTree(m.Source, u.UID, u.GID, chown); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// chownTree gives root's tree to uid (and gid, unless -1), skipping what is
+// already theirs and the CA key.
+func chownTree(root string, uid, gid int, chown chownFunc) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Name() == "ca.key" {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if owner, group, ok := fileOwner(fi); ok && owner == uid && (gid < 0 || group == gid) {
+			return nil
+		}
+		if err := chown(path, uid, gid); err != nil {
+			if errors.Is(err, fs.ErrPermission) {
+				return fmt.Errorf("give %s to uid %d, the user the image runs as: %w: run paxsetup as root (sudo), or chown -R %d %s yourself and re-run", path, uid, err, uid, root)
+			}
+			return fmt.Errorf("give %s to uid %d, the user the image runs as: %w", path, uid, err)
+		}
+		return nil
+	})
+}
+
+// fileOwner reads a file's owner from its stat data. Through reflection
+// because the field lives in a per-platform syscall.Stat_t, and paxsetup's
+// packages still compile for platforms it does not run the registry on.
+func fileOwner(fi fs.FileInfo) (uid, gid int, ok bool) {
+	v := reflect.ValueOf(fi.Sys())
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return 0, 0, false
+	}
+	u, g := v.Elem().FieldByName("Uid"), v.Elem().FieldByName("Gid")
+	if !u.IsValid() || !g.IsValid() || !u.CanUint() || !g.CanUint() {
+		return 0, 0, false
+	}
+	return int(u.Uint()), int(g.Uint()), true
+}
+
+// defaultChown is the host's chown.
+var defaultChown chownFunc = os.Lchown
 
 // runContainer makes the registry run with spec: it leaves an identical
 // running container alone, starts a stopped one, and replaces a different one
@@ -28,7 +245,7 @@ func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *doc
 			}
 			action = "started"
 		}
-		rep, err = waitReady(ctx, eng, old.ID, vopts)
+		rep, err = waitReady(ctx, eng, old.ID, vopts, old.RestartCount)
 		return old.ID, action, rep, err
 	}
 
@@ -49,7 +266,7 @@ func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *doc
 		}
 	}
 	if err := eng.Rename(ctx, old.ID, aside); err != nil {
-		restart(ctx, eng, old)
+		restart(context.WithoutCancel(ctx), eng, old)
 		return "", "", rep, fmt.Errorf("set aside the running registry %q: %w", spec.Name, err)
 	}
 	id, rep, err = startNew(ctx, eng, spec, vopts)
@@ -58,10 +275,17 @@ func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *doc
 		// operator has not cancelled: leaving no registry is the worst outcome.
 		bg := context.WithoutCancel(ctx)
 		if rerr := eng.Rename(bg, old.ID, spec.Name); rerr != nil {
-			return "", "", rep, fmt.Errorf("%w; and restoring the previous registry failed: %v (it is the container %q)", err, rerr, aside)
+			return "", "", rep, fmt.Errorf("%w; and restoring the previous registry failed: %v (it is the container %q: rename it to %s and start it)", err, rerr, aside, spec.Name)
 		}
 		restart(bg, eng, old)
-		return "", "", rep, fmt.Errorf("%w; the previous registry was restored", err)
+		// Restored means serving again, so it is waited for, unless the
+		// operator interrupted the run and wants it over.
+		if old.Running && ctx.Err() == nil {
+			if _, werr := waitReady(bg, eng, old.ID, vopts, old.RestartCount); werr != nil {
+				return "", "", rep, fmt.Errorf("the new registry failed and was removed; the previous registry was restored but does not answer (%v): %w", werr, err)
+			}
+		}
+		return "", "", rep, fmt.Errorf("the new registry failed and was removed; the previous registry was restored and answers again: %w", err)
 	}
 	if err := eng.Remove(ctx, old.ID); err != nil {
 		return id, "replaced", rep, fmt.Errorf("remove the previous registry %q: %w", aside, err)
@@ -78,16 +302,22 @@ func restart(ctx context.Context, eng Engine, old *dockerctl.Container) {
 // startNew creates and starts a container and waits until it serves; a
 // container that never serves is removed, so a failed run leaves none behind.
 func startNew(ctx context.Context, eng Engine, spec dockerctl.Spec, vopts verify.Options) (string, verify.Report, error) {
+	// The engine's errors already say "create container NAME" and "start
+	// container ID".
 	id, err := eng.Create(ctx, spec)
 	if err != nil {
-		return "", verify.Report{}, fmt.Errorf("create container %q: %w", spec.Name, err)
+		return "", verify.Report{}, err
 	}
 	bg := context.WithoutCancel(ctx)
 	if err := eng.Start(ctx, id); err != nil {
 		_ = eng.Remove(bg, id)
-		return "", verify.Report{}, fmt.Errorf("start container %q: %w", spec.Name, err)
+		var b strings.Builder
+		for _, d := range dockerctl.Diagnose(dockerctl.Container{Error: err.Error()}, "") {
+			fmt.Fprintf(&b, "\n  cause: %s\n  fix:   %s", d.Cause, d.Fix)
+		}
+		return "", verify.Report{}, fmt.Errorf("registry container %q: %w%s", spec.Name, err, b.String())
 	}
-	rep, err := waitReady(ctx, eng, id, vopts)
+	rep, err := waitReady(ctx, eng, id, vopts, 0)
 	if err != nil {
 		_ = eng.Remove(bg, id)
 		return "", rep, err
@@ -95,40 +325,155 @@ func startNew(ctx context.Context, eng Engine, spec dockerctl.Spec, vopts verify
 	return id, rep, nil
 }
 
+// watchInterval is how often a starting registry is checked for having
+// exited: well within the restart policy's first back-off, so a crash is
+// reported within a fraction of a second.
+const watchInterval = 200 * time.Millisecond
+
 // waitReady verifies the registry while watching the container: a registry
-// that exits is reported at once with its last log lines, not after the
-// verification's timeout.
-func waitReady(ctx context.Context, eng Engine, id string, vopts verify.Options) (verify.Report, error) {
-	ctx, cancel := context.WithCancel(ctx)
+// that exits is reported at once with its last log lines and their known
+// causes, not after the verification's timeout. Under restart=always a
+// crashed registry is restarted by the engine, so a restart (the count
+// passing restarts, the engine's Restarting state) counts as a crash too.
+func waitReady(ctx context.Context, eng Engine, id string, vopts verify.Options, restarts int) (verify.Report, error) {
+	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan verify.Report, 1)
-	go func() { done <- verify.Run(ctx, vopts) }()
+	go func() {
+		timeout := vopts.Timeout
+		if timeout <= 0 {
+			timeout = defaultHealthTimeout
+		}
+		start := time.Now()
+		waitHealthFast(wctx, vopts, min(fastPollFor, timeout))
+		// The whole wait stays within the timeout the operator gave.
+		vopts.Timeout = max(timeout-time.Since(start), time.Second)
+		done <- verify.Run(wctx, vopts)
+	}()
 
-	tick := time.NewTicker(200 * time.Millisecond)
+	tick := time.NewTicker(watchInterval)
 	defer tick.Stop()
 	for {
 		select {
 		case rep := <-done:
+			if err := ctx.Err(); err != nil {
+				return rep, err
+			}
 			if !rep.OK() {
-				return rep, fmt.Errorf("%w: %s", ErrVerifyFailed, describeFailures(rep))
+				logs, _ := eng.Logs(context.WithoutCancel(ctx), id, crashLogLines)
+				return rep, fmt.Errorf("%w: %s%s", ErrVerifyFailed, describeFailures(rep), logSection(logs))
 			}
 			return rep, nil
 		case <-tick.C:
-			c, err := eng.Inspect(ctx, id)
+			c, err := eng.Inspect(wctx, id)
 			if err != nil {
-				if errors.Is(err, context.Canceled) {
-					continue
+				if ctx.Err() != nil {
+					<-done
+					return verify.Report{}, ctx.Err()
 				}
 				return verify.Report{}, err
 			}
-			if !c.Running {
+			if !c.Running || c.Restarting || c.RestartCount > restarts {
 				cancel()
 				<-done
-				logs, _ := eng.Logs(context.WithoutCancel(ctx), id, 20)
-				return verify.Report{}, fmt.Errorf("%w with code %d right after starting; its last log lines:\n%s", ErrContainerCrash, c.ExitCode, indent(logs))
+				logs, _ := eng.Logs(context.WithoutCancel(ctx), id, crashLogLines)
+				return verify.Report{}, crashError(c, logs)
 			}
 		}
 	}
+}
+
+// Polling of a registry that has just been started: every 50 ms for its
+// first seconds, as an operator's curl loop would. verify.Run backs off
+// (50 ms doubling to 1 s), which suits a registry that is slow to answer but
+// makes a fresh one that boots in 0.6 s wait until the 0.75 s poll, or the
+// 1.55 s one; after fastPollFor, verify.Run's own schedule takes over.
+const (
+	fastPoll    = 50 * time.Millisecond
+	fastPollFor = 10 * time.Second
+	// defaultHealthTimeout is verify.Run's own default.
+	defaultHealthTimeout = 60 * time.Second
+)
+
+// waitHealthFast returns once GET /health answers 200, or after limit; the
+// verification that follows reports whatever is wrong.
+func waitHealthFast(ctx context.Context, vopts verify.Options, limit time.Duration) {
+	u, err := url.Parse(vopts.Endpoint)
+	if err != nil || u.Host == "" {
+		return
+	}
+	dialer := &net.Dialer{Timeout: time.Second}
+	tr := &http.Transport{
+		TLSClientConfig: &tls.Config{
+			RootCAs: vopts.RootCAs, ServerName: u.Hostname(),
+			InsecureSkipVerify: vopts.Insecure, // the operator's --insecure
+			MinVersion:         tls.VersionTLS12,
+		},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if vopts.DialAddr != "" {
+				addr = vopts.DialAddr
+			}
+			return dialer.DialContext(ctx, network, addr)
+		},
+		// A connection the engine's proxy accepted before the registry
+		// listened is dead: never reuse one.
+		DisableKeepAlives: true,
+	}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 2 * time.Second}
+	health := u.JoinPath("/health").String()
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	tick := time.NewTicker(fastPoll)
+	defer tick.Stop()
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, health, nil)
+		if err != nil {
+			return
+		}
+		if resp, err := c.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// crashError reports a registry that exited: its exit code, the known causes
+// in its logs with their fixes, and its last log lines.
+func crashError(c dockerctl.Container, logs string) error {
+	var b strings.Builder
+	if c.Running && !c.Restarting {
+		// Restarted by the engine already: its state no longer holds the
+		// exit code.
+		fmt.Fprintf(&b, "%v right after starting and was restarted by the engine", ErrContainerCrash)
+	} else {
+		fmt.Fprintf(&b, "%v with code %d right after starting", ErrContainerCrash, c.ExitCode)
+	}
+	for _, d := range dockerctl.Diagnose(c, logs) {
+		fmt.Fprintf(&b, "\n  cause: %s\n  fix:   %s", d.Cause, d.Fix)
+	}
+	b.WriteString(logSection(logs))
+	return &crash{msg: b.String()}
+}
+
+// crash is ErrContainerCrash with its report.
+type crash struct{ msg string }
+
+func (e *crash) Error() string { return e.msg }
+func (e *crash) Unwrap() error { return ErrContainerCrash }
+
+func logSection(logs string) string {
+	if strings.TrimSpace(logs) == "" {
+		return ""
+	}
+	return fmt.Sprintf("\n  its last log lines:\n%s", indent(indent(logs)))
 }
 
 func describeFailures(rep verify.Report) string {

@@ -84,3 +84,18 @@ func GeneratePassword() (string, error) {
 	}
 	return string(b), nil
 }
+
+// ForgetGeneratedPassword drops user's generated password from the
+// credentials file, once the password was changed or the user removed: a
+// saved password that no longer works would mislead the operator and verify.
+func ForgetGeneratedPassword(dir, user string) error {
+	creds, err := loadCredentials(dir)
+	if err != nil {
+		return err
+	}
+	if _, ok := creds[user]; !ok {
+		return nil
+	}
+	delete(creds, user)
+	return saveCredentials(dir, creds)
+}

@@ -32,7 +32,10 @@ import (
 // Engine is what an init run needs from the Docker engine.
 type Engine interface {
 	EnsureImage(ctx context.Context, ref string, policy dockerctl.PullPolicy, progress io.Writer) error
+	ImageExists(ctx context.Context, ref string) (bool, error)
+	LoadImageArchive(ctx context.Context, path, ref string, progress io.Writer) error
 	ImageID(ctx context.Context, ref string) (string, error)
+	ImageConfig(ctx context.Context, ref string) (dockerctl.ImageConfig, error)
 	Create(ctx context.Context, spec dockerctl.Spec) (string, error)
 	Start(ctx context.Context, id string) error
 	Stop(ctx context.Context, id string, timeout time.Duration) error
@@ -77,6 +80,16 @@ type Options struct {
 	// HealthTimeout bounds the wait for the registry to answer.
 	HealthTimeout time.Duration
 	Now           func() time.Time
+	// DryRun writes the files and plans the container, but changes nothing
+	// in the engine (see DryRun); the engine may then be nil.
+	DryRun bool
+	// S3Keys are the S3 access keys of this run (--storage s3); empty
+	// reuses the ones in the setup's config file, if any.
+	S3Keys S3Keys
+	// Upgrade moves the registry to what the image reference names now,
+	// even when paxsetup.yaml records another image ID, and loads
+	// --image-archive even when the image is present.
+	Upgrade bool
 }
 
 // Result tells the caller what the run did.
@@ -87,6 +100,8 @@ type Result struct {
 	ContainerAction string // created, unchanged, started, replaced
 	Report          verify.Report
 	Palette         templates.Palette
+	// Plan is set by a dry run: what would be started.
+	Plan *Plan
 }
 
 // Layout names the files of a setup.
@@ -112,6 +127,12 @@ func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 	if opts.Out == nil {
 		opts.Out = io.Discard
 	}
+	for _, w := range Warnings(opts.Answers) {
+		fmt.Fprintf(opts.Out, "warn %s\n", w)
+	}
+	if opts.DryRun {
+		return dryRun(ctx, eng, opts)
+	}
 	a := opts.Answers
 	l := Layout{Dir: opts.Dir}
 	res := &Result{}
@@ -126,39 +147,27 @@ func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := step(opts.Out, "image "+a.Image, func() error {
-		policy, _ := dockerctl.ParsePullPolicy(a.Pull)
-		return eng.EnsureImage(ctx, a.Image, policy, opts.Out)
-	}); err != nil {
-		return nil, err
-	}
-	imageID, err := eng.ImageID(ctx, a.Image)
+	img, err := ensureImage(ctx, eng, opts)
 	if err != nil {
 		return nil, err
 	}
+	imageID := img.ID
+	// Recorded so that a later run keeps this image until told to upgrade.
+	a.ImageID = img.ID
+	// Not replayed: the engine holds the image now, and the tarball is
+	// usually gone after the install (a saved path would fail validation).
+	a.ImageArchive = ""
 
-	for _, d := range []string{opts.Dir, l.Auth(), l.Certs(), l.Data()} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, fmt.Errorf("create %s: %w", d, err)
-		}
-	}
-
-	if err := step(opts.Out, "users in auth/htpasswd-basic", func() error {
-		gen, err := writeUsers(l, opts)
-		res.Generated = gen
-		return err
-	}); err != nil {
-		return nil, err
-	}
-
-	if err := step(opts.Out, "certificates in certs/", func() error {
-		return ensureCerts(ctx, l, opts)
-	}); err != nil {
+	if res.Generated, err = writeFiles(ctx, l, opts); err != nil {
 		return nil, err
 	}
 
 	spec, err := containerSpec(l, a, imageID)
 	if err != nil {
+		return nil, err
+	}
+	applyImage(&spec, img)
+	if err := handToImageUser(spec, img, defaultChown, opts.Out); err != nil {
 		return nil, err
 	}
 	vopts, err := VerifyOptions(opts.Dir, a)
@@ -189,6 +198,24 @@ func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 	}
 	res.Palette = PaletteFor(opts.Dir, a, res.Generated)
 	return res, nil
+}
+
+// writeFiles writes every file of the setup, for a real run and a dry run
+// alike: the folders, the users, and what the mode needs. It returns the
+// passwords it generated.
+func writeFiles(ctx context.Context, l Layout, opts Options) (generated map[string]string, err error) {
+	for _, d := range []string{opts.Dir, l.Auth(), l.Certs(), l.Data()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	if err := step(opts.Out, "users in auth/htpasswd-basic", func() error {
+		generated, err = writeUsers(l, opts)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return generated, writeModeFiles(ctx, l, opts)
 }
 
 // step runs one step and reports it on one line with its duration.
@@ -283,8 +310,8 @@ func writeUsers(l Layout, opts Options) (map[string]string, error) {
 	}{{a.AdminUser, opts.AdminPassword}, {a.ReaderUser, opts.ReaderPassword}} {
 		switch {
 		case u.pw.Value != "":
-			if f.Verify(u.name, u.pw.Value) != nil {
-				if err := f.Set(u.name, u.pw.Value, htpasswd.DefaultCost); err != nil {
+			if f.Verify(u.name, u.pw.Value) != nil || !hasCost(f, u.name, costOf(a)) {
+				if err := f.Set(u.name, u.pw.Value, costOf(a)); err != nil {
 					return nil, err
 				}
 			}
@@ -295,7 +322,7 @@ func writeUsers(l Layout, opts Options) (map[string]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := f.Set(u.name, pw, htpasswd.DefaultCost); err != nil {
+			if err := f.Set(u.name, pw, costOf(a)); err != nil {
 				return nil, err
 			}
 			creds[u.name] = pw
@@ -344,30 +371,50 @@ func fileExists(p string) bool {
 }
 
 // containerSpec is the registry container: the vendor's documented
-// own-certificate `docker run`, with the folders this setup owns.
+// `docker run` for the mode, with the folders this setup owns.
 func containerSpec(l Layout, a config.Answers, imageID string) (dockerctl.Spec, error) {
-	spec := dockerctl.Spec{
-		Name:          a.Name,
-		Image:         a.Image,
-		Env:           templates.RegistryEnv{}.Environ(),
-		HostPort:      a.Port,
-		ContainerPort: templates.ContainerPort,
-		RestartAlways: true,
-		Mounts: []dockerctl.Mount{
-			{Source: l.Auth(), Target: templates.ContainerAuthDir, ReadOnly: true},
-			{Source: l.Certs(), Target: templates.ContainerCertsDir, ReadOnly: true},
-			{Source: l.Data(), Target: templates.ContainerDataDir},
-		},
-		Labels: map[string]string{LabelManaged: "true", LabelDir: l.Dir},
+	spec, files, err := baseSpec(l, a)
+	if err != nil {
+		return spec, err
 	}
-	h, err := specHash(spec, imageID, []string{
-		filepath.Join(l.Certs(), "tls.crt"), filepath.Join(l.Certs(), "tls.key"), l.Htpasswd(),
-	})
+	h, err := specHash(spec, imageID, files)
 	if err != nil {
 		return spec, err
 	}
 	spec.Labels[LabelSpec] = h
 	return spec, nil
+}
+
+// baseSpec is the container for answers a, without the label that pins the
+// files' content, and the files that label covers.
+func baseSpec(l Layout, a config.Answers) (dockerctl.Spec, []string, error) {
+	cc, err := containerConfigFor(l, a)
+	if err != nil {
+		return dockerctl.Spec{}, nil, err
+	}
+	return dockerctl.Spec{
+		Name:          a.Name,
+		Image:         a.Image,
+		Env:           cc.Env,
+		Cmd:           cc.Cmd,
+		HostIP:        a.Bind,
+		HostPort:      a.Port,
+		ContainerPort: templates.ContainerPort,
+		RestartAlways: true,
+		Mounts:        cc.Mounts,
+		Labels:        map[string]string{LabelManaged: "true", LabelDir: l.Dir},
+	}, cc.Files, nil
+}
+
+// DockerRunFor is the `docker run` command equivalent to the container an
+// init run with answers a would start, for showing before anything is
+// written.
+func DockerRunFor(dir string, a config.Answers) (string, error) {
+	spec, _, err := baseSpec(Layout{Dir: dir}, a)
+	if err != nil {
+		return "", err
+	}
+	return templates.DockerRun(spec)
 }
 
 // specHash identifies everything the running registry depends on, files

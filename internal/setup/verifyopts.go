@@ -15,9 +15,14 @@ import (
 	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
-// Endpoint is the registry's URL as Palette wants it.
+// Endpoint is the registry's URL as Palette wants it: https, or http in
+// the plain-HTTP lab mode.
 func Endpoint(a config.Answers) string {
-	return (&url.URL{Scheme: "https", Host: HostPort(a)}).String()
+	scheme := "https"
+	if a.Mode == config.ModeHTTP {
+		scheme = "http"
+	}
+	return (&url.URL{Scheme: scheme, Host: HostPort(a)}).String()
 }
 
 // HostPort is the registry's address as the spectro CLI and docker want it.
@@ -29,19 +34,35 @@ func HostPort(a config.Answers) string {
 // dial the local port but present and check the registry's name, so they see
 // the certificate exactly as Palette will, whether or not DNS already knows
 // the name.
+//
+// A Let's Encrypt certificate is checked against the system's CAs, as
+// Palette checks it; plain HTTP has none to check.
 func VerifyOptions(dir string, a config.Answers) (verify.Options, error) {
+	v := verify.Options{
+		Endpoint:      Endpoint(a),
+		DialAddr:      net.JoinHostPort(dialHost(a.Bind), strconv.Itoa(a.Port)),
+		ContainerName: a.Name,
+	}
+	switch a.Mode {
+	case config.ModeLetsEncrypt, config.ModeHTTP:
+		return v, nil
+	}
 	caFile := filepath.Join(dir, "certs", "ca.crt")
 	pool, err := certgen.LoadCertPool(caFile)
 	if err != nil {
 		return verify.Options{}, fmt.Errorf("load the setup's CA: %w", err)
 	}
-	return verify.Options{
-		Endpoint:      Endpoint(a),
-		DialAddr:      net.JoinHostPort("127.0.0.1", strconv.Itoa(a.Port)),
-		RootCAs:       pool,
-		CAFile:        caFile,
-		ContainerName: a.Name,
-	}, nil
+	v.RootCAs, v.CAFile = pool, caFile
+	return v, nil
+}
+
+// dialHost is where this host reaches the registry: its --bind address,
+// when the port is published on one address only, else loopback.
+func dialHost(bind string) string {
+	if ip := net.ParseIP(bind); ip != nil && !ip.IsUnspecified() {
+		return bind
+	}
+	return "127.0.0.1"
 }
 
 // adminCredentials returns the admin's login for verification: the password
@@ -82,6 +103,7 @@ func checkReader(ctx context.Context, opts Options, vopts verify.Options, genera
 // PaletteFor is what the operator enters in Palette for the setup in dir.
 func PaletteFor(dir string, a config.Answers, generated map[string]string) templates.Palette {
 	p := templates.Palette{
+		TLS:        templates.FromAnswers(a).TLS,
 		Endpoint:   Endpoint(a),
 		HostPort:   HostPort(a),
 		AdminUser:  a.AdminUser,

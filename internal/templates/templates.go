@@ -7,6 +7,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"slices"
 	"text/template"
 )
 
@@ -34,21 +35,20 @@ type RegistryEnv struct {
 // Environ returns the REGISTRY_* variables for the container. They override
 // the image's built-in config key by key (REGISTRY_HTTP_TLS_KEY sets
 // http.tls.key), which is how the vendor documents the own-certificate mode;
-// no value is a secret.
+// no value is a secret. It is Registry.Environ for that one setup; an
+// unknown log level falls back to the default.
 func (e RegistryEnv) Environ() []string {
-	level := e.LogLevel
-	if level == "" {
-		level = "info"
+	r := Registry{TLS: TLSCertificate, LogLevel: e.LogLevel}
+	if !slices.Contains(LogLevels, e.LogLevel) {
+		r.LogLevel = DefaultLogLevel
 	}
-	return []string{
-		"REGISTRY_LOG_LEVEL=" + level,
-		"REGISTRY_AUTH=htpasswd",
-		"REGISTRY_AUTH_HTPASSWD_REALM=" + Realm,
-		"REGISTRY_AUTH_HTPASSWD_PATH=" + HtpasswdPath,
-		"REGISTRY_HTTP_TLS_CERTIFICATE=" + ContainerCertsDir + "/tls.crt",
-		"REGISTRY_HTTP_TLS_KEY=" + ContainerCertsDir + "/tls.key",
-		"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=" + StorageRoot,
+	env, err := r.Environ()
+	if err != nil {
+		// Every value is a constant of this package: a failure is a bug
+		// caught by the package's tests.
+		panic(err)
 	}
+	return env
 }
 
 //go:embed palette.txt.tmpl
@@ -58,6 +58,9 @@ var paletteTmpl = template.Must(template.New("palette").Parse(paletteText))
 
 // Palette is what the operator enters in Palette and in the registry's clients.
 type Palette struct {
+	// TLS is how the registry gets its certificate; empty means
+	// TLSCertificate, whose chain the operator uploads.
+	TLS                TLS
 	Endpoint           string // https://host:port, as Palette wants it
 	HostPort           string // host:port, as the spectro CLI and docker want it
 	AdminUser          string

@@ -1,62 +1,12 @@
 package templates
 
 import (
-	"os"
 	"strings"
 	"testing"
-
-	"github.com/distribution/distribution/v3/configuration"
 )
 
 // The image's built-in config, as the stand-in image ships it.
 const defaultConfigPath = "../testregistry/config.yml"
-
-// TestRegistryEnvParsesWithRegistryParser applies the environment to the
-// image's default config through the registry's own parser, as the registry
-// does at start, and checks every value lands where it must.
-func TestRegistryEnvParsesWithRegistryParser(t *testing.T) {
-	for _, kv := range (RegistryEnv{LogLevel: "debug"}).Environ() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	f, err := os.Open(defaultConfigPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cfg, err := configuration.Parse(f)
-	if err != nil {
-		t.Fatalf("the registry refuses the config: %v", err)
-	}
-	if got := string(cfg.Log.Level); got != "debug" {
-		t.Errorf("log.level = %q, want debug", got)
-	}
-	if got := cfg.HTTP.TLS.Certificate; got != "/certs/tls.crt" {
-		t.Errorf("http.tls.certificate = %q", got)
-	}
-	if got := cfg.HTTP.TLS.Key; got != "/certs/tls.key" {
-		t.Errorf("http.tls.key = %q", got)
-	}
-	if len(cfg.HTTP.TLS.LetsEncrypt.Hosts) != 0 || cfg.HTTP.TLS.LetsEncrypt.CacheFile != "" {
-		t.Errorf("letsencrypt must stay off next to a certificate: %+v", cfg.HTTP.TLS.LetsEncrypt)
-	}
-	if cfg.HTTP.Addr != ":5000" {
-		t.Errorf("http.addr = %q, want :5000", cfg.HTTP.Addr)
-	}
-	ht, ok := cfg.Auth["htpasswd"]
-	if !ok || len(cfg.Auth) != 1 {
-		t.Fatalf("auth = %v, want htpasswd alone", cfg.Auth)
-	}
-	if ht["path"] != HtpasswdPath || ht["realm"] != Realm {
-		t.Errorf("auth.htpasswd = %v", ht)
-	}
-	if got := cfg.Storage.Type(); got != "filesystem" {
-		t.Errorf("storage = %q, want filesystem", got)
-	}
-	if got := cfg.Storage.Parameters()["rootdirectory"]; got != StorageRoot {
-		t.Errorf("storage.filesystem.rootdirectory = %v, want %s (under the /data mount)", got, StorageRoot)
-	}
-}
 
 func TestPaletteRender(t *testing.T) {
 	p := Palette{

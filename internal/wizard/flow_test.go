@@ -406,7 +406,7 @@ func (a *abortingPrompter) Input(string, string, string, func(string) error) (st
 func TestSummary(t *testing.T) {
 	r := Result{Answers: base(), AdminPassword: Password{Value: "x", Source: SourceTyped}}
 	r.Answers.SANs = []string{"10.0.0.5"}
-	s := Summary("/srv/pax", r, []string{"192.0.2.2"})
+	s := Summary("/srv/pax", r, []string{"192.0.2.2"}, "docker run -d --name spectro-registry")
 	for _, want := range []string{
 		"https://registry.example.com:443 (selfsigned mode)",
 		"admin (read-write) with the password you typed",
@@ -414,17 +414,18 @@ func TestSummary(t *testing.T) {
 		"names registry.example.com, 10.0.0.5, 192.0.2.2",
 		"/srv/pax/data (kept across restarts, never deleted)",
 		"port 443 -> 5000, restart always",
+		"Like      docker run -d --name spectro-registry",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}
 	}
 	r.AdminPassword.Value = "a-secret-typed-in"
-	if s := Summary("/srv/pax", r, nil); strings.Contains(s, "a-secret-typed-in") {
+	if s := Summary("/srv/pax", r, nil, ""); strings.Contains(s, "a-secret-typed-in") {
 		t.Errorf("the summary shows a password:\n%s", s)
 	}
 	r.Answers.Storage = "inmemory"
-	if s := Summary("/srv/pax", r, nil); !strings.Contains(s, "lost when the container restarts") {
+	if s := Summary("/srv/pax", r, nil, ""); !strings.Contains(s, "lost when the container restarts") {
 		t.Errorf("in-memory storage must carry its warning:\n%s", s)
 	}
 }

@@ -11,8 +11,8 @@ import (
 )
 
 // Summary tells the operator everything an init run with res will do, before
-// it does it.
-func Summary(dir string, res Result, hostIPs []string) string {
+// it does it; dockerRun is the equivalent `docker run` command, if known.
+func Summary(dir string, res Result, hostIPs []string, dockerRun string) string {
 	a := res.Answers
 	var b strings.Builder
 	scheme := "https"
@@ -50,6 +50,9 @@ func Summary(dir string, res Result, hostIPs []string) string {
 	fmt.Fprintf(&b, "Packs     %s\n", storage)
 	fmt.Fprintf(&b, "Container %s from %s, port %d -> 5000, restart always\n", a.Name, a.Image, a.Port)
 	fmt.Fprintf(&b, "Replay    paxsetup init --yes --dir %s", dir)
+	if dockerRun != "" {
+		fmt.Fprintf(&b, "\nLike      %s", dockerRun)
+	}
 	return b.String()
 }
 

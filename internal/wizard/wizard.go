@@ -7,13 +7,17 @@ package wizard
 import (
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
+	"github.com/paxsetup/paxsetup/internal/templates"
 )
 
 // ErrNotInteractive is returned when a question would have to be asked but
@@ -49,6 +53,7 @@ type Sources struct {
 func Merge(s Sources) config.Answers {
 	a := config.Defaults()
 	a.Host = s.DefaultHost
+	a.BcryptCost = htpasswd.DefaultCost
 	if s.Saved != nil {
 		// A value missing from the file keeps its default.
 		overlay(&a, *s.Saved, func(_ string, zero bool) bool { return !zero })
@@ -56,6 +61,7 @@ func Merge(s Sources) config.Answers {
 	// A flag given on the command line wins even when it is empty or zero:
 	// `--port 0` must be refused, not quietly replaced.
 	overlay(&a, s.Flags, func(flag string, _ bool) bool { return s.Changed(flag) })
+	dropUnused(&a, s.Changed)
 	return a
 }
 
@@ -75,12 +81,22 @@ func overlay(dst *config.Answers, src config.Answers, use func(flag string, zero
 	str("host", &dst.Host, src.Host)
 	str("image", &dst.Image, src.Image)
 	str("pull", &dst.Pull, src.Pull)
+	str("image-archive", &dst.ImageArchive, src.ImageArchive)
+	str("bind", &dst.Bind, src.Bind)
 	str("name", &dst.Name, src.Name)
 	str("admin-user", &dst.AdminUser, src.AdminUser)
 	str("reader-user", &dst.ReaderUser, src.ReaderUser)
 	str("admin-password-file", &dst.AdminPasswordFile, src.AdminPasswordFile)
 	str("reader-password-file", &dst.ReaderPasswordFile, src.ReaderPasswordFile)
 	str("storage", &dst.Storage, src.Storage)
+	str("email", &dst.Email, src.Email)
+	str("acme-directory", &dst.ACMEDirectory, src.ACMEDirectory)
+	str("cert-file", &dst.CertFile, src.CertFile)
+	str("key-file", &dst.KeyFile, src.KeyFile)
+	str("ca-file", &dst.CAFile, src.CAFile)
+	str("log-level", &dst.LogLevel, src.LogLevel)
+	num("bcrypt-cost", &dst.BcryptCost, src.BcryptCost)
+	overlayS3(dst, src.S3, use)
 	num("port", &dst.Port, src.Port)
 	num("days", &dst.Days, src.Days)
 	if use("san", len(src.SANs) == 0) {
@@ -107,9 +123,7 @@ var containerName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 // Validate checks every answer and returns the first problem as a FlagError.
 func Validate(a config.Answers) error {
 	switch a.Mode {
-	case config.ModeSelfSigned:
-	case config.ModeLetsEncrypt, config.ModeCustom, config.ModeHTTP:
-		return flagErr("mode", "mode %q is not available in this version; use --mode selfsigned", a.Mode)
+	case config.ModeSelfSigned, config.ModeLetsEncrypt, config.ModeCustom, config.ModeHTTP:
 	default:
 		return flagErr("mode", "unknown mode %q: use selfsigned, letsencrypt, custom or http", a.Mode)
 	}
@@ -133,6 +147,18 @@ func Validate(a config.Answers) error {
 	if _, err := dockerctl.ParsePullPolicy(a.Pull); err != nil {
 		return &FlagError{Flag: "pull", Err: err}
 	}
+	if a.ImageArchive != "" {
+		fi, err := os.Stat(a.ImageArchive)
+		switch {
+		case err != nil:
+			return flagErr("image-archive", "%v: give the `docker save` tarball (plain or gzip) that holds %s", err, a.Image)
+		case !fi.Mode().IsRegular():
+			return flagErr("image-archive", "%s is not a file: give the `docker save` tarball (plain or gzip) that holds %s", a.ImageArchive, a.Image)
+		}
+	}
+	if a.Bind != "" && net.ParseIP(a.Bind) == nil {
+		return flagErr("bind", "%q is not an IP address: give one of this host's addresses, e.g. --bind 10.0.0.5 (default: all addresses)", a.Bind)
+	}
 	if !containerName.MatchString(a.Name) {
 		return flagErr("name", "%q is not a valid container name: use letters, digits, '_', '.', '-', starting with a letter or digit", a.Name)
 	}
@@ -145,11 +171,153 @@ func Validate(a config.Answers) error {
 	if a.AdminUser == a.ReaderUser {
 		return flagErr("reader-user", "the read-only user must differ from the admin user %q", a.AdminUser)
 	}
-	if a.Storage != config.DefaultStorage {
-		return flagErr("storage", "storage %q is not available in this version; use --storage filesystem", a.Storage)
+	if err := validateModes(a); err != nil {
+		return err
 	}
 	if a.Days <= 0 {
 		return flagErr("days", "%d days: the certificate must be valid for at least one day", a.Days)
+	}
+	return nil
+}
+
+// overlayS3 copies the --s3-* answers of src for which use says yes.
+func overlayS3(dst *config.Answers, src *config.S3Config, use func(flag string, zero bool) bool) {
+	if src == nil {
+		src = &config.S3Config{}
+	}
+	s3 := func() *config.S3Config {
+		if dst.S3 == nil {
+			dst.S3 = &config.S3Config{}
+		}
+		return dst.S3
+	}
+	for _, f := range []struct {
+		flag string
+		v    string
+		set  func(*config.S3Config, string)
+	}{
+		{"s3-region", src.Region, func(c *config.S3Config, v string) { c.Region = v }},
+		{"s3-bucket", src.Bucket, func(c *config.S3Config, v string) { c.Bucket = v }},
+		{"s3-rootdirectory", src.RootDirectory, func(c *config.S3Config, v string) { c.RootDirectory = v }},
+		{"s3-regionendpoint", src.RegionEndpoint, func(c *config.S3Config, v string) { c.RegionEndpoint = v }},
+		{"s3-credentials-file", src.CredentialsFile, func(c *config.S3Config, v string) { c.CredentialsFile = v }},
+	} {
+		if use(f.flag, f.v == "") {
+			f.set(s3(), f.v)
+		}
+	}
+	if use("s3-encrypt", !src.Encrypt) {
+		s3().Encrypt = src.Encrypt
+	}
+	if use("s3-secure", src.Secure == nil) {
+		s3().Secure = src.Secure
+	}
+}
+
+// dropUnused forgets saved answers that the chosen mode and storage do not
+// use, so that switching modes needs no clean-up; answers given as flags
+// stay, for Validate to refuse.
+func dropUnused(a *config.Answers, changed func(string) bool) {
+	forget := func(flag string, v *string) {
+		if !changed(flag) {
+			*v = ""
+		}
+	}
+	if a.Mode != config.ModeLetsEncrypt {
+		forget("email", &a.Email)
+		forget("acme-directory", &a.ACMEDirectory)
+	}
+	if a.Mode == config.ModeLetsEncrypt && !changed("san") {
+		// A certificate's IP SANs saved by another mode are no names
+		// Let's Encrypt can issue for.
+		a.SANs = slices.DeleteFunc(slices.Clone(a.SANs), func(s string) bool { return templates.ValidateACMEHost(s) != nil })
+	}
+	if a.Mode != config.ModeCustom {
+		forget("cert-file", &a.CertFile)
+		forget("key-file", &a.KeyFile)
+		forget("ca-file", &a.CAFile)
+	}
+	if a.Storage != templates.StorageS3 && !slices.ContainsFunc(s3Flags, changed) {
+		a.S3 = nil
+	}
+}
+
+// s3Flags set the S3 answers.
+var s3Flags = []string{"s3-region", "s3-bucket", "s3-rootdirectory", "s3-regionendpoint", "s3-encrypt", "s3-secure", "s3-credentials-file"}
+
+// certFlags are the operator's own certificate, for custom mode.
+var certFlags = []struct {
+	flag string
+	get  func(config.Answers) string
+}{
+	{"cert-file", func(a config.Answers) string { return a.CertFile }},
+	{"key-file", func(a config.Answers) string { return a.KeyFile }},
+	{"ca-file", func(a config.Answers) string { return a.CAFile }},
+}
+
+// validateModes checks the answers that depend on the mode and the storage:
+// each flag is used by one mode or storage only, and what that mode needs is
+// there. The registry's own values are checked by templates.Registry, which
+// writes them.
+func validateModes(a config.Answers) error {
+	// Zero is an answer that was never set: the default cost. Merge fills
+	// in the default, so a zero typed as --bcrypt-cost is refused by init.
+	if a.BcryptCost != 0 {
+		if err := htpasswd.ValidateCost(a.BcryptCost); err != nil {
+			return &FlagError{Flag: "bcrypt-cost", Err: errors.New(strings.TrimPrefix(err.Error(), "--bcrypt-cost "))}
+		}
+	}
+	if !slices.Contains(templates.StorageDrivers, a.Storage) {
+		return flagErr("storage", "unknown storage %q: use filesystem (packs under <dir>/data), inmemory (lost on restart) or s3", a.Storage)
+	}
+	if a.Storage != templates.StorageS3 && a.S3 != nil {
+		return flagErr("storage", "--s3-* flags are for --storage s3, not %s: add --storage s3 or drop them", a.Storage)
+	}
+	if a.Mode != config.ModeLetsEncrypt {
+		if a.Email != "" {
+			return flagErr("email", "the email is Let's Encrypt's account contact: use it with --mode letsencrypt, or drop it")
+		}
+		if a.ACMEDirectory != "" {
+			return flagErr("acme-directory", "the ACME directory is for --mode letsencrypt: drop it or add --mode letsencrypt")
+		}
+	}
+	switch a.Mode {
+	case config.ModeLetsEncrypt:
+		for _, c := range certFlags {
+			if c.get(a) != "" {
+				return flagErr(c.flag, "--mode letsencrypt obtains its certificate itself; drop the certificate flags, or use --mode custom to serve your own")
+			}
+		}
+	case config.ModeCustom:
+		for _, c := range certFlags {
+			p := c.get(a)
+			if p == "" {
+				return flagErr(c.flag, "--mode custom serves your own certificate: give --cert-file (server certificate, PEM), --key-file (its key) and --ca-file (the CA chain)")
+			}
+			fi, err := os.Stat(p)
+			if err != nil {
+				return flagErr(c.flag, "cannot read %s: %v", p, errors.Unwrap(err))
+			}
+			if !fi.Mode().IsRegular() {
+				return flagErr(c.flag, "%s is not a file", p)
+			}
+		}
+	default:
+		for _, c := range certFlags {
+			if c.get(a) != "" {
+				return flagErr(c.flag, "the certificate flags are for --mode custom; with --mode %s paxsetup makes the certificate", a.Mode)
+			}
+		}
+	}
+	if a.Storage == templates.StorageS3 && a.S3 == nil {
+		a.S3 = &config.S3Config{}
+	}
+	if err := templates.FromAnswers(a).Validate(); err != nil {
+		var ve *templates.ValueError
+		if errors.As(err, &ve) {
+			return &FlagError{Flag: ve.Flag, Err: ve.Err}
+		}
+		return err
 	}
 	return nil
 }

@@ -88,7 +88,7 @@ func TestValidate(t *testing.T) {
 		{"valid", func(a *config.Answers) {}, "", ""},
 		{"IP as host", func(a *config.Answers) { a.Host = "10.1.2.3" }, "", ""},
 		{"unknown mode", func(a *config.Answers) { a.Mode = "tls" }, "mode", "unknown mode"},
-		{"mode not yet available", func(a *config.Answers) { a.Mode = "letsencrypt" }, "mode", "not available"},
+		{"letsencrypt without email", func(a *config.Answers) { a.Mode = "letsencrypt" }, "email", "contact address"},
 		{"empty host", func(a *config.Answers) { a.Host = "" }, "host", "--host registry"},
 		{"underscore host", func(a *config.Answers) { a.Host = "a_b.example.com" }, "host", "_"},
 		{"wildcard host", func(a *config.Answers) { a.Host = "*.example.com" }, "host", "--san"},
@@ -100,7 +100,7 @@ func TestValidate(t *testing.T) {
 		{"container name", func(a *config.Answers) { a.Name = "-x" }, "name", "container name"},
 		{"user with colon", func(a *config.Answers) { a.AdminUser = "ad:min" }, "admin-user", ":"},
 		{"reader same as admin", func(a *config.Answers) { a.ReaderUser = a.AdminUser }, "reader-user", "differ"},
-		{"storage", func(a *config.Answers) { a.Storage = "s3" }, "storage", "filesystem"},
+		{"storage", func(a *config.Answers) { a.Storage = "nfs" }, "storage", "filesystem"},
 		{"days", func(a *config.Answers) { a.Days = -1 }, "days", "at least one day"},
 	}
 	for _, tt := range tests {

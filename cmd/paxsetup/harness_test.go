@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -41,8 +43,16 @@ var (
 func paxsetupBinary(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "paxsetup-bin-")
+		// One place per checkout, reused by every run, so runs leave no
+		// binaries behind; go build replaces it when the sources changed.
+		wd, err := os.Getwd()
 		if err != nil {
+			binErr = err
+			return
+		}
+		sum := sha256.Sum256([]byte(wd))
+		dir := filepath.Join(os.TempDir(), "paxsetup-test-bin-"+hex.EncodeToString(sum[:6]))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			binErr = err
 			return
 		}

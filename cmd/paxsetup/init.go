@@ -2,16 +2,24 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fatih/color"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/paxsetup/paxsetup/internal/config"
+	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/hostinfo"
+	"github.com/paxsetup/paxsetup/internal/htpasswd"
+	"github.com/paxsetup/paxsetup/internal/preflight"
 	"github.com/paxsetup/paxsetup/internal/setup"
+	"github.com/paxsetup/paxsetup/internal/templates"
 	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
@@ -24,6 +32,9 @@ type InitOptions struct {
 	Yes     bool
 	Force   bool
 	Timeout time.Duration
+	// DryRun writes the files and prints the plan and the docker command,
+	// starting nothing.
+	DryRun bool
 	// Accessible asks with plain line prompts (also ACCESSIBLE=1).
 	Accessible bool
 	// ConfigFile replays an answers file instead of <dir>/paxsetup.yaml.
@@ -72,18 +83,21 @@ once the new one answers.`,
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "ask nothing: take flags, then saved answers, then defaults")
 	fl.BoolVar(&opts.Accessible, "accessible", false, "plain line prompts for screen readers and dumb terminals (also ACCESSIBLE=1)")
 	fl.StringVar(&opts.ConfigFile, "config", "", "replay an answers file (the format of paxsetup.yaml) instead of <dir>/paxsetup.yaml")
-	fl.StringVar(&opts.Flags.Mode, "mode", d.Mode, "selfsigned (letsencrypt, custom and http come later)")
+	fl.StringVar(&opts.Flags.Mode, "mode", d.Mode, "selfsigned (paxsetup's own CA), letsencrypt (the registry obtains a public certificate), custom (your certificate: --cert-file, --key-file, --ca-file) or http (plain HTTP, lab only)")
 	fl.StringVar(&opts.Flags.Host, "host", "", "the registry's DNS name: certificate CN and Palette endpoint (default this machine's FQDN)")
 	fl.StringArrayVar(&opts.Flags.SANs, "san", nil, "extra DNS name or IP for the certificate, repeatable (the host's own IPs are always added)")
-	fl.IntVar(&opts.Flags.Port, "port", d.Port, "host port for HTTPS")
+	fl.IntVar(&opts.Flags.Port, "port", d.Port, "host port for HTTPS (HTTP with --mode http)")
 	fl.StringVar(&opts.Flags.Image, "image", d.Image, "registry image")
 	fl.StringVar(&opts.Flags.Pull, "pull", d.Pull, "when to pull the image: always, missing or never")
+	fl.StringVar(&opts.Flags.ImageArchive, "image-archive", "", "load the image from a `docker save` tarball (plain or gzip) first, for air-gapped hosts; it must hold --image")
+	fl.StringVar(&opts.Flags.Bind, "bind", "", "host address to publish the port on, e.g. 10.0.0.5 (default all addresses)")
 	fl.StringVar(&opts.Flags.Name, "name", d.Name, "container name")
 	fl.StringVar(&opts.Flags.AdminUser, "admin-user", d.AdminUser, "the read-write user")
 	fl.StringVar(&opts.Flags.ReaderUser, "reader-user", d.ReaderUser, "the read-only user")
 	fl.StringVar(&opts.Flags.AdminPasswordFile, "admin-password-file", "", "file holding the admin's password (or env PAXSETUP_ADMIN_PASSWORD)")
 	fl.StringVar(&opts.Flags.ReaderPasswordFile, "reader-password-file", "", "file holding the read-only user's password (or env PAXSETUP_READER_PASSWORD)")
-	fl.StringVar(&opts.Flags.Storage, "storage", d.Storage, "pack storage: filesystem (under <dir>/data)")
+	fl.StringVar(&opts.Flags.Storage, "storage", d.Storage, "pack storage: filesystem (under <dir>/data), inmemory (lost on restart: tests only) or s3 (with the --s3-* flags)")
+	addModeFlags(fl, opts)
 	fl.IntVar(&opts.Flags.Days, "days", d.Days, "server certificate validity in days")
 	fl.BoolVar(&opts.Force, "force", false, "replace existing certificates and generated passwords")
 	fl.DurationVar(&opts.Timeout, "timeout", 60*time.Second, "how long to wait for the registry to answer")
@@ -116,40 +130,27 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 			return err
 		}
 	}
-	// Saved paths must still work when the next run starts elsewhere.
-	for _, p := range []*string{&a.AdminPasswordFile, &a.ReaderPasswordFile} {
-		if *p != "" {
-			if *p, err = filepath.Abs(*p); err != nil {
-				return err
-			}
+	if err := checkModeFlags(opts, &a); err != nil {
+		return err
+	}
+	in, err := readRunInputs(f, a)
+	if err != nil {
+		return err
+	}
+	adminPW, readerPW, hostIPs, s3Keys := in.admin, in.reader, in.hostIPs, in.s3Keys
+	eng, err := connectEngine(ctx, opts, interactive)
+	if err != nil {
+		return err
+	}
+	if eng != nil {
+		defer eng.Close()
+	}
+
+	if eng != nil && !opts.DryRun {
+		if err := initPreflight(ctx, opts, eng, a, interactive); err != nil {
+			return err
 		}
 	}
-	adminPW, err := wizard.ReadPassword("admin-password-file", a.AdminPasswordFile, wizard.EnvAdminPassword, a.AdminUser, f.Getenv)
-	if err != nil {
-		return err
-	}
-	readerPW, err := wizard.ReadPassword("reader-password-file", a.ReaderPasswordFile, wizard.EnvReaderPassword, a.ReaderUser, f.Getenv)
-	if err != nil {
-		return err
-	}
-
-	// The host's own addresses are always in the certificate, since clients
-	// on the site reach the registry by IP when DNS lacks the name. They are
-	// not saved with the answers: a replay on another host uses that host's.
-	ips, err := hostinfo.IPs()
-	if err != nil {
-		return fmt.Errorf("list this host's addresses: %w", err)
-	}
-	var hostIPs []string
-	for _, ip := range ips {
-		hostIPs = append(hostIPs, ip.String())
-	}
-
-	eng, err := f.Docker(ctx)
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
 
 	var chosen wizard.Result
 	if interactive {
@@ -172,9 +173,14 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 		Out:            stepWriter(opts, out),
 		HealthTimeout:  opts.Timeout,
 		Now:            f.Now,
+		DryRun:         opts.DryRun,
+		S3Keys:         s3Keys,
 	})
 	if err != nil {
 		return err
+	}
+	if res.Plan != nil {
+		return printPlan(opts, a, res)
 	}
 	text, err := res.Palette.Render()
 	if err != nil {
@@ -186,4 +192,206 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 	green := color.New(color.FgGreen, color.Bold).SprintFunc()
 	fmt.Fprintf(out, "\n%s registry %s (container %s, %s)\n\n%s", green("Ready:"), setup.Endpoint(a), a.Name, res.ContainerAction, text)
 	return nil
+}
+
+// addModeFlags registers the flags of the modes, the storage and the files
+// the registry reads.
+func addModeFlags(fl *pflag.FlagSet, opts *InitOptions) {
+	if opts.Flags.S3 == nil {
+		opts.Flags.S3 = &config.S3Config{}
+	}
+	s3 := opts.Flags.S3
+	fl.StringVar(&opts.Flags.Email, "email", "", "Let's Encrypt account email, for expiry notices (required with --mode letsencrypt)")
+	fl.StringVar(&opts.Flags.ACMEDirectory, "acme-directory", "", "ACME directory URL of a CA other than Let's Encrypt (--mode letsencrypt)")
+	fl.StringVar(&opts.Flags.CertFile, "cert-file", "", "your server certificate, PEM, intermediates may follow (--mode custom)")
+	fl.StringVar(&opts.Flags.KeyFile, "key-file", "", "the server certificate's private key, PEM, unencrypted (--mode custom)")
+	fl.StringVar(&opts.Flags.CAFile, "ca-file", "", "the CA chain that issued it, PEM: what clients and Palette trust (--mode custom)")
+	fl.StringVar(&s3.Region, "s3-region", "", "S3 bucket region, e.g. eu-west-1 (--storage s3)")
+	fl.StringVar(&s3.Bucket, "s3-bucket", "", "S3 bucket for the packs (--storage s3)")
+	fl.StringVar(&s3.RootDirectory, "s3-rootdirectory", "", "key prefix inside the bucket, e.g. /registry (--storage s3)")
+	fl.StringVar(&s3.RegionEndpoint, "s3-regionendpoint", "", "URL of an S3-compatible service such as MinIO, e.g. https://minio.example.com:9000 (--storage s3)")
+	fl.BoolVar(&s3.Encrypt, "s3-encrypt", false, "have S3 encrypt the packs at rest (--storage s3)")
+	fl.Var(boolPtr{&s3.Secure}, "s3-secure", "use TLS to reach S3 (default true; false only for a lab MinIO on http)")
+	fl.Lookup("s3-secure").NoOptDefVal = "true"
+	fl.StringVar(&s3.CredentialsFile, "s3-credentials-file", "", "file with the S3 keys (aws_access_key_id and aws_secret_access_key); or env "+setup.EnvS3AccessKey+" and "+setup.EnvS3SecretKey+"; neither uses the host's AWS role")
+	fl.IntVar(&opts.Flags.BcryptCost, "bcrypt-cost", htpasswd.DefaultCost, fmt.Sprintf("bcrypt cost of the passwords set in this run, %d to %d: each step doubles what every login costs the registry", htpasswd.MinCost, htpasswd.MaxCost))
+	fl.StringVar(&opts.Flags.LogLevel, "log-level", "", "registry log level: error, warn, info or debug (default info)")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "write the files, print the plan and the equivalent docker run command, start nothing")
+}
+
+// boolPtr is a bool flag whose absence leaves the answer unset (nil), so a
+// saved --s3-secure=false is not silently turned back on.
+type boolPtr struct{ p **bool }
+
+func (b boolPtr) String() string {
+	if b.p == nil || *b.p == nil {
+		return "true"
+	}
+	return strconv.FormatBool(**b.p)
+}
+
+func (b boolPtr) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*b.p = &v
+	return nil
+}
+
+func (b boolPtr) Type() string     { return "bool" }
+func (b boolPtr) IsBoolFlag() bool { return true }
+
+// checkModeFlags refuses what Validate cannot see (a zero typed as
+// --bcrypt-cost) and makes the file paths absolute, so a saved answer still
+// works when the next run starts elsewhere.
+func checkModeFlags(opts *InitOptions, a *config.Answers) error {
+	if opts.Changed("bcrypt-cost") {
+		if err := htpasswd.ValidateCost(opts.Flags.BcryptCost); err != nil {
+			return &wizard.FlagError{Flag: "bcrypt-cost", Err: errors.New(strings.TrimPrefix(err.Error(), "--bcrypt-cost "))}
+		}
+	}
+	// Saved paths must still work when the next run starts elsewhere.
+	paths := []*string{&a.CertFile, &a.KeyFile, &a.CAFile, &a.AdminPasswordFile, &a.ReaderPasswordFile, &a.ImageArchive}
+	if a.S3 != nil {
+		paths = append(paths, &a.S3.CredentialsFile)
+	}
+	for _, p := range paths {
+		if *p != "" {
+			abs, err := filepath.Abs(*p)
+			if err != nil {
+				return err
+			}
+			*p = abs
+		}
+	}
+	return nil
+}
+
+func s3CredentialsFile(a config.Answers) string {
+	if a.S3 == nil || a.Storage != templates.StorageS3 {
+		return ""
+	}
+	return a.S3.CredentialsFile
+}
+
+// connectEngine reaches the engine. A dry run goes on without one: it
+// writes files and prints a command, and only skips the engine's checks.
+func connectEngine(ctx context.Context, opts *InitOptions, interactive bool) (dockerctl.API, error) {
+	eng, err := opts.Factory.Docker(ctx)
+	if err == nil {
+		return eng, nil
+	}
+	if opts.DryRun && !interactive {
+		fmt.Fprintf(opts.IO.ErrOut, "note: %v\nThe dry run goes on without the engine's checks (container name, port, image).\n", err)
+		return nil, nil
+	}
+	return nil, err
+}
+
+// printPlan reports a dry run: the files written, what a real run would do,
+// and the equivalent docker command.
+func printPlan(opts *InitOptions, a config.Answers, res *setup.Result) error {
+	out := opts.IO.Out
+	p := res.Plan
+	bold := color.New(color.Bold).SprintFunc()
+	fmt.Fprintf(out, "\n%s nothing was started; the files are written in %s.\n", bold("Dry run:"), opts.Dir)
+	fmt.Fprintf(out, "A real run would %s the container %s:\n", map[string]string{
+		"created": "create", "replaced": "replace", "unchanged": "keep",
+	}[p.Action], a.Name)
+	fmt.Fprintf(out, "  mode %s, storage %s, %s\n", a.Mode, a.Storage, setup.Endpoint(a))
+	image := a.Image
+	switch {
+	case !p.Engine:
+		image += " (no engine was asked)"
+	case p.ImageMissing:
+		image += " (not on this engine: init pulls it per --pull, docker run pulls it; if it runs as a user other than root, its files need that owner)"
+	}
+	fmt.Fprintf(out, "  image %s\n", image)
+	for _, m := range p.Spec.Mounts {
+		ro := ""
+		if m.ReadOnly {
+			ro = " (read-only)"
+		}
+		fmt.Fprintf(out, "  %s -> %s%s\n", m.Source, m.Target, ro)
+	}
+	if len(p.Spec.Cmd) > 0 {
+		fmt.Fprintf(out, "  command: %s\n", strings.Join(p.Spec.Cmd, " "))
+	}
+	fmt.Fprintf(out, "\nStart it with: paxsetup init --yes --dir %s\nor with the equivalent command (no secret in it):\n\n%s", templates.ShellQuote(opts.Dir), p.DockerRun)
+	text, err := res.Palette.Render()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nOnce it runs:\n%s", text)
+	return nil
+}
+
+// initPreflight checks the host before anything is written, and shows what
+// is not right. A failed check stops an unattended run; on a terminal a
+// taken port does not, since the wizard offers another.
+func initPreflight(ctx context.Context, opts *InitOptions, eng dockerctl.API, a config.Answers, interactive bool) error {
+	popts := preflight.FromAnswers(opts.Dir, a)
+	rep := preflight.Run(ctx, preflightDeps(opts.Factory, func(context.Context) (dockerctl.API, error) { return eng, nil }), popts)
+	out := opts.IO.Out
+	for _, c := range rep.Checks {
+		if c.Status == preflight.OK {
+			continue
+		}
+		fmt.Fprintf(out, "%s %s: %s\n", c.Status, c.Name, c.Detail)
+		if c.Fix != "" {
+			fmt.Fprintf(out, "     fix: %s\n", c.Fix)
+		}
+	}
+	for _, c := range rep.Failed() {
+		isPort := strings.HasPrefix(c.Name, "port ")
+		if isPort && interactive {
+			continue
+		}
+		msg := c.Detail
+		if c.Fix != "" {
+			msg += "; " + c.Fix
+		}
+		// A check that a flag can fix is reported as that flag's error.
+		switch {
+		case isPort:
+			return &wizard.FlagError{Flag: "port", Err: fmt.Errorf("%w: %s", setup.ErrPortInUse, msg)}
+		case c.Name == preflight.CheckCertificate:
+			return &wizard.FlagError{Flag: "cert-file", Err: errors.New(msg)}
+		}
+		return fmt.Errorf("preflight %s: %s", c.Name, msg)
+	}
+	return nil
+}
+
+// runInputs are what a run needs besides the answers.
+type runInputs struct {
+	admin, reader wizard.Password
+	// hostIPs are always in the certificate, since clients on the site
+	// reach the registry by IP when DNS lacks the name. They are not saved
+	// with the answers: a replay on another host uses that host's.
+	hostIPs []string
+	s3Keys  setup.S3Keys
+}
+
+// readRunInputs reads the passwords given by file or environment, this
+// host's addresses, and the S3 keys.
+func readRunInputs(f *Factory, a config.Answers) (runInputs, error) {
+	var in runInputs
+	var err error
+	if in.admin, err = wizard.ReadPassword("admin-password-file", a.AdminPasswordFile, wizard.EnvAdminPassword, a.AdminUser, f.Getenv); err != nil {
+		return in, err
+	}
+	if in.reader, err = wizard.ReadPassword("reader-password-file", a.ReaderPasswordFile, wizard.EnvReaderPassword, a.ReaderUser, f.Getenv); err != nil {
+		return in, err
+	}
+	ips, err := hostinfo.IPs()
+	if err != nil {
+		return in, fmt.Errorf("list this host's addresses: %w", err)
+	}
+	for _, ip := range ips {
+		in.hostIPs = append(in.hostIPs, ip.String())
+	}
+	in.s3Keys, err = setup.ReadS3Keys(s3CredentialsFile(a), f.Getenv)
+	return in, err
 }

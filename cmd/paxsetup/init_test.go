@@ -58,7 +58,7 @@ func TestInitBadInput(t *testing.T) {
 		{name: "space in host", args: []string{"--host", "bad host"}, wantCode: exitUsage, wantErr: []string{"--host", "bad host"}},
 		{name: "port out of range", args: []string{"--port", "70000"}, wantCode: exitUsage, wantErr: []string{"--port", "1 to 65535"}},
 		{name: "port zero", args: []string{"--port", "0"}, wantCode: exitUsage, wantErr: []string{"--port"}},
-		{name: "port in use", args: []string{"--port", strconv.Itoa(heldPort)}, wantCode: exitUsage, wantErr: []string{"--port", "another --port"}},
+		{name: "port in use", args: []string{"--port", strconv.Itoa(heldPort)}, wantCode: exitUsage, wantErr: []string{"--port", "held by process", "paxsetup.test", "choose another port"}},
 		{name: "pull never without the image", args: []string{"--image", "paxsetup-absent:nope"}, wantCode: exitError, wantErr: []string{"--pull", "docker load"}},
 		{name: "unknown mode", args: []string{"--mode", "bogus"}, wantCode: exitUsage, wantErr: []string{"--mode", "selfsigned"}},
 		{name: "colon in user", args: []string{"--admin-user", "a:b"}, wantCode: exitUsage, wantErr: []string{"--admin-user", ":"}},

@@ -55,7 +55,7 @@ Palette-ready pack registry (the spectro-registry image behind TLS and basic
 auth), and keeps it healthy afterwards.
 
 Exit codes: 0 success; 1 failure; 2 invalid flags or input; 3 a check failed
-(verify); 130 interrupted.`,
+(verify, preflight, status); 130 interrupted.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -82,7 +82,9 @@ Exit codes: 0 success; 1 failure; 2 invalid flags or input; 3 a check failed
 	root.AddCommand(
 		NewCmdInit(f, g, nil),
 		NewCmdVerify(f, g, nil),
+		NewCmdPreflight(f, g, nil),
 		NewCmdVersion(f),
+		NewCmdUsers(f, g, nil),
 	)
 	return root
 }

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/fatih/color"
 	"github.com/spf13/cobra"
 
 	"github.com/paxsetup/paxsetup/internal/certgen"
@@ -28,9 +28,13 @@ type VerifyOptions struct {
 	CAFile       string
 	User         string
 	PasswordFile string
-	Insecure     bool
-	Timeout      time.Duration
-	Output       string
+	// ReaderUser and ReaderPasswordFile name a second user that must be able
+	// to read the catalog; a setup's read-only user is checked by default.
+	ReaderUser         string
+	ReaderPasswordFile string
+	Insecure           bool
+	Timeout            time.Duration
+	Output             string
 }
 
 // NewCmdVerify checks a running registry. runF replaces the run in flag tests.
@@ -40,15 +44,35 @@ func NewCmdVerify(f *Factory, g *globalOptions, runF func(context.Context, *Veri
 		Use:   "verify",
 		Short: "Check a running registry the way Palette uses it, and say how to fix what fails",
 		Long: `verify checks the registry set up in --dir, or any pack registry given with
---endpoint: /health answers {"status":"UP"} over TLS trusting only the
-setup's CA, /v1/_catalog refuses a request without credentials, and the user
-can read the catalog.
+--endpoint, the way Palette uses it. It waits up to --timeout for the registry
+to answer (polling every 50 ms while nothing listens), then checks:
 
-The password comes from --password-file, PAXSETUP_PASSWORD, or, for a user
-whose password paxsetup generated or read from a file, from the setup.
+  tcp                 the port accepts connections
+  tls                 the handshake, with the endpoint's name as SNI
+  certificate trust   the chain verifies against --ca-file only (the chain
+                      Palette is given), naming who signed it when it does not
+  certificate name    the certificate covers the name or IP in the endpoint
+  certificate expiry  days left (a warning under 30)
+  system trust        whether the system trust store accepts it too (docker,
+                      curl and the spectro CLI use it); a warning at most
+  health              GET /health answers 200 {"status":"UP"}
+  auth required       GET /v1/_catalog without credentials answers 401
+  catalog as USER     the admin, and the read-only user, can read the catalog
+  security headers    X-Content-Type-Options, X-Frame-Options,
+                      Strict-Transport-Security
 
-Exit codes: 0 every check passed; 3 a check failed; 1 verify could not run;
-2 invalid flags.`,
+Each failure names its cause and the fix: connection refused, no answer
+(firewall), plain HTTP on an HTTPS port or the reverse, unknown authority,
+no IP SAN, a name the certificate lacks, a CN-only certificate, expired, a
+refused login (for a setup on this host, read against its htpasswd file: a
+wrong password, a missing user or a non-bcrypt entry), not a pack registry.
+
+Passwords come from --password-file / --reader-password-file,
+PAXSETUP_PASSWORD / PAXSETUP_READER_PASSWORD, or, for users whose password
+paxsetup generated or read from a file, from the setup.
+
+Exit codes: 0 no check failed (warnings allowed); 3 a check failed;
+1 verify could not run; 2 invalid flags.`,
 		Example: `  paxsetup verify
   paxsetup verify --endpoint https://registry.example.com --ca-file chain.pem --user admin --password-file pw`,
 		Args: cobra.NoArgs,
@@ -68,8 +92,10 @@ Exit codes: 0 every check passed; 3 a check failed; 1 verify could not run;
 	fl.StringVar(&opts.CAFile, "ca-file", "", "PEM file of the CAs to trust (default: the setup's certs/ca.crt)")
 	fl.StringVar(&opts.User, "user", "", "user that must be able to read the catalog (default: the setup's admin)")
 	fl.StringVar(&opts.PasswordFile, "password-file", "", "file holding the user's password (or env PAXSETUP_PASSWORD)")
+	fl.StringVar(&opts.ReaderUser, "reader-user", "", "read-only user that must be able to read the catalog too (default: the setup's)")
+	fl.StringVar(&opts.ReaderPasswordFile, "reader-password-file", "", "file holding the read-only user's password (or env PAXSETUP_READER_PASSWORD)")
 	fl.BoolVar(&opts.Insecure, "insecure", false, "do not verify the certificate (like Palette's Insecure Skip TLS Verify)")
-	fl.DurationVar(&opts.Timeout, "timeout", 60*time.Second, "how long to wait for the registry to answer")
+	fl.DurationVar(&opts.Timeout, "timeout", verify.DefaultTimeout, "how long to wait for the registry to answer")
 	fl.StringVar(&opts.Output, "output", "text", "text or json")
 	return cmd
 }
@@ -128,27 +154,51 @@ func verifyOptionsFor(opts *VerifyOptions) (verify.Options, error) {
 		v.RootCAs, v.CAFile = pool, opts.CAFile
 	}
 
+	if haveSetup && opts.Endpoint == "" {
+		// The registry runs here, from the setup's files: a refused login
+		// can be explained from its htpasswd file.
+		v.HtpasswdFile = filepath.Join(opts.Dir, "auth", "htpasswd-basic")
+	}
+
 	user := opts.User
 	if user == "" && haveSetup {
 		user = saved.AdminUser
 	}
-	if user == "" {
+	if user != "" {
+		pw, err := verifyPassword(opts, saved, haveSetup, user, opts.PasswordFile, "password-file", "PAXSETUP_PASSWORD")
+		if err != nil {
+			return v, err
+		}
+		if pw != "" {
+			v.User, v.Password = user, pw
+		} else if opts.User != "" {
+			return v, flagError("password-file", fmt.Errorf("no password for %q: give --password-file or PAXSETUP_PASSWORD", user))
+		}
+	}
+
+	reader := opts.ReaderUser
+	if reader == "" && haveSetup && opts.User == "" {
+		reader = saved.ReaderUser
+	}
+	if reader == "" || reader == v.User {
 		return v, nil
 	}
-	pw, err := verifyPassword(opts, saved, haveSetup, user)
+	pw, err := verifyPassword(opts, saved, haveSetup, reader, opts.ReaderPasswordFile, "reader-password-file", "PAXSETUP_READER_PASSWORD")
 	if err != nil {
 		return v, err
 	}
 	if pw != "" {
-		v.User, v.Password = user, pw
-	} else if opts.User != "" {
-		return v, flagError("password-file", fmt.Errorf("no password for %q: give --password-file or PAXSETUP_PASSWORD", user))
+		v.ReaderUser, v.ReaderPassword = reader, pw
+	} else if opts.ReaderUser != "" {
+		return v, flagError("reader-password-file", fmt.Errorf("no password for %q: give --reader-password-file or PAXSETUP_READER_PASSWORD", reader))
 	}
 	return v, nil
 }
 
-func verifyPassword(opts *VerifyOptions, saved config.Answers, haveSetup bool, user string) (string, error) {
-	file := opts.PasswordFile
+// verifyPassword finds user's password: the flag's file, then the
+// environment variable, then what the setup knows of that user.
+func verifyPassword(opts *VerifyOptions, saved config.Answers, haveSetup bool, user, flagFile, flag, envVar string) (string, error) {
+	file := flagFile
 	if file == "" && haveSetup {
 		switch user {
 		case saved.AdminUser:
@@ -157,15 +207,15 @@ func verifyPassword(opts *VerifyOptions, saved config.Answers, haveSetup bool, u
 			file = saved.ReaderPasswordFile
 		}
 	}
-	if opts.PasswordFile == "" {
-		if pw := opts.Factory.Getenv("PAXSETUP_PASSWORD"); pw != "" {
+	if flagFile == "" {
+		if pw := opts.Factory.Getenv(envVar); pw != "" {
 			return pw, nil
 		}
 	}
 	if file != "" {
 		data, err := os.ReadFile(file)
 		if err != nil {
-			return "", &wizard.FlagError{Flag: "password-file", Err: fmt.Errorf("cannot read the password file: %v", err)}
+			return "", &wizard.FlagError{Flag: flag, Err: fmt.Errorf("cannot read the password file: %v", err)}
 		}
 		return strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r"), nil
 	}
@@ -177,24 +227,10 @@ func verifyPassword(opts *VerifyOptions, saved config.Answers, haveSetup bool, u
 	return "", nil
 }
 
-func printReport(io *IOStreams, rep verify.Report) {
-	marks := map[verify.Status]string{
-		verify.OK:   color.New(color.FgGreen).Sprint("ok  "),
-		verify.Warn: color.New(color.FgYellow).Sprint("warn"),
-		verify.Fail: color.New(color.FgRed, color.Bold).Sprint("FAIL"),
+func printReport(ios *IOStreams, rep verify.Report) {
+	rows := make([]checkRow, len(rep.Checks))
+	for i, c := range rep.Checks {
+		rows[i] = checkRow{string(c.Status), c.Name, c.Detail, c.Fix}
 	}
-	fmt.Fprintf(io.Out, "Checking %s\n", rep.Endpoint)
-	width := 0
-	for _, c := range rep.Checks {
-		width = max(width, len(c.Name))
-	}
-	for _, c := range rep.Checks {
-		fmt.Fprintf(io.Out, "%s %-*s  %s\n", marks[c.Status], width, c.Name, c.Detail)
-		if c.Fix != "" {
-			fmt.Fprintf(io.Out, "     %-*s  fix: %s\n", width, "", c.Fix)
-		}
-	}
-	if rep.OK() {
-		fmt.Fprintln(io.Out, "All checks passed.")
-	}
+	printChecks(ios, "Checking "+rep.Endpoint, rows)
 }

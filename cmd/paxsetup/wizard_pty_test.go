@@ -423,3 +423,69 @@ func TestWizardAccessible(t *testing.T) {
 		"--host", "registry.local", "--san", "127.0.0.1")
 	sameSetup(t, cli, s, want, map[string]string{"admin": adminPW, "spectro": generated})
 }
+
+// TestWizardLetsEncryptDryRun walks the Let's Encrypt questions to the
+// summary and a dry run, and compares the files with an unattended dry run.
+func TestWizardLetsEncryptDryRun(t *testing.T) {
+	cli := dockerClient(t)
+	img := standInImage(t)
+	s := newWizardSetup(t, cli)
+	tm := startTerminal(t, nil, append([]string{"init", "--dry-run"}, s.flags(img)...)...)
+	tm.expect("How should the registry get its certificate?")
+	tm.send("\x1b[B")
+	tm.typeLine("")
+	tm.expect("Registry host name")
+	tm.typeLine("10.0.0.1")
+	tm.expect("Let's Encrypt issues only for DNS names")
+	tm.send(strings.Repeat("\x7f", len("10.0.0.1")))
+	tm.typeLine("registry.example.com")
+	tm.expect("Email for Let's Encrypt")
+	tm.typeLine("ops@example.com")
+	tm.expect("Change advanced settings?")
+	tm.typeLine("")
+	tm.expect("Password for admin")
+	tm.typeLine("")
+	tm.expect("Password for spectro")
+	tm.typeLine("")
+	tm.expect("Set it up now?")
+	tm.expect("Let's Encrypt for registry.example.com, notices to ops@example.com")
+	tm.expect("docker run")
+	tm.typeLine("")
+	tm.expect("Dry run:")
+	if code := tm.wait(); code != 0 {
+		t.Fatalf("exit %d; output:\n%s", code, tm.text())
+	}
+	if _, err := cli.ContainerInspect(context.Background(), s.name, client.ContainerInspectOptions{}); err == nil {
+		t.Error("a dry run started a container")
+	}
+
+	want := newWizardSetup(t, cli)
+	r := runBinary(t, nil, append([]string{"init", "--yes", "--dry-run", "--mode", "letsencrypt", "--host", "registry.example.com",
+		"--email", "ops@example.com"}, want.flags(img)...)...)
+	if r.code != 0 {
+		t.Fatalf("init --yes --dry-run exited %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	ga, err := config.Load(s.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wa, err := config.Load(want.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ga.Name, ga.Port, wa.Name, wa.Port = "", 0, "", 0
+	if g, w := mustYAML(t, ga), mustYAML(t, wa); g != w {
+		t.Errorf("answers differ:\nwizard:\n%s\n--yes:\n%s", g, w)
+	}
+	gc, err := os.ReadFile(filepath.Join(s.dir, "config", "myconfig.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc, err := os.ReadFile(filepath.Join(want.dir, "config", "myconfig.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(gc, wc) {
+		t.Errorf("myconfig.yml differs:\nwizard:\n%s\n--yes:\n%s", gc, wc)
+	}
+}

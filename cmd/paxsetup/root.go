@@ -84,6 +84,8 @@ Exit codes: 0 success; 1 failure; 2 invalid flags or input; 3 a check failed
 		NewCmdVerify(f, g, nil),
 		NewCmdPreflight(f, g, nil),
 		NewCmdVersion(f),
+		NewCmdCerts(f, g),
+		NewCmdTrust(f, g, nil),
 		NewCmdUsers(f, g, nil),
 	)
 	return root

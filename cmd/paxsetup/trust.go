@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/paxsetup/paxsetup/internal/certgen"
+	"github.com/paxsetup/paxsetup/internal/config"
+	"github.com/paxsetup/paxsetup/internal/trust"
+	"github.com/paxsetup/paxsetup/internal/wizard"
+)
+
+// TrustOptions are the inputs of `paxsetup trust`.
+type TrustOptions struct {
+	IO      *IOStreams
+	Factory *Factory
+	Dir     string
+
+	CAFile    string
+	Hosts     []string
+	Port      int
+	Targets   []string
+	DryRun    bool
+	Uninstall bool
+	Root      string
+	// Changed says which flags the operator gave.
+	Changed func(string) bool
+	// Runner runs the trust store's command; nil means the real one.
+	Runner trust.Runner
+}
+
+// NewCmdTrust installs the setup's CA where clients look for it. runF
+// replaces the run in flag tests.
+func NewCmdTrust(f *Factory, g *globalOptions, runF func(context.Context, *TrustOptions) error) *cobra.Command {
+	opts := &TrustOptions{IO: f.IO, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "trust",
+		Short: "Install the registry's CA where clients look for it",
+		Long: `trust installs the CA certificate (default: <dir>/certs/ca.crt) where this
+host's clients of the registry look for it, so they stop failing with
+"x509: certificate signed by unknown authority":
+
+  docker   /etc/docker/certs.d/<host:port>/ca.crt (and <host>/ for port 443)
+  spectro  /etc/spectro/certs.d/<host:port>/ca.crt (and <host>/ for port 443)
+  system   the OS trust store: Debian/Ubuntu, RHEL/Fedora, SUSE or Arch,
+           then its update command (update-ca-certificates, update-ca-trust,
+           trust extract-compat)
+
+--host and --port default to the setup's. --dry-run prints what would be
+written and run; --uninstall removes what trust installed. Run it on every
+machine that pulls from the registry (as root).`,
+		Example: `  sudo paxsetup trust
+  sudo paxsetup trust --host registry.example.com --port 443 --ca-file ca.crt --target docker,spectro
+  paxsetup trust --dry-run
+  sudo paxsetup trust --uninstall`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Dir = g.Dir
+			opts.Changed = cmd.Flags().Changed
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runTrust(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.CAFile, "ca-file", "", "the CA certificate(s) to trust, PEM (default <dir>/certs/ca.crt)")
+	fl.StringArrayVar(&opts.Hosts, "host", nil, "the registry's name as clients write it, repeatable (default: the setup's host)")
+	fl.IntVar(&opts.Port, "port", 0, "the registry's port (default: the setup's, else 443)")
+	fl.StringSliceVar(&opts.Targets, "target", []string{"docker", "spectro", "system"}, "where to install: docker, spectro, system (comma-separated or repeated)")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "print what would be written and run, and change nothing")
+	fl.BoolVar(&opts.Uninstall, "uninstall", false, "remove what trust installed for --host and --port")
+	fl.StringVar(&opts.Root, "root", "/", "install under this folder instead of / (an image or chroot being prepared)")
+	return cmd
+}
+
+func runTrust(ctx context.Context, opts *TrustOptions) error {
+	changed := opts.Changed
+	if changed == nil {
+		changed = func(string) bool { return false }
+	}
+	saved, haveSetup, err := config.LoadIfExists(opts.Dir)
+	if err != nil {
+		return err
+	}
+	hosts, port := opts.Hosts, opts.Port
+	if len(hosts) == 0 && haveSetup {
+		hosts = []string{saved.Host}
+	}
+	if len(hosts) == 0 {
+		return &wizard.FlagError{Flag: "host", Err: fmt.Errorf("no host name and no setup in %s: give the registry's name, e.g. --host registry.example.com", opts.Dir)}
+	}
+	for _, h := range hosts {
+		if err := certgen.ValidateHost(h); err != nil {
+			return &wizard.FlagError{Flag: "host", Err: err}
+		}
+	}
+	if port == 0 && !changed("port") {
+		port = config.DefaultPort
+		if haveSetup && saved.Port != 0 {
+			port = saved.Port
+		}
+	}
+	if port < 1 || port > 65535 {
+		return &wizard.FlagError{Flag: "port", Err: fmt.Errorf("%d is not a port: use 1 to 65535", port)}
+	}
+	var targets []trust.Target
+	for _, s := range opts.Targets {
+		t, err := trust.ParseTarget(s)
+		if err != nil {
+			return &wizard.FlagError{Flag: "target", Err: err}
+		}
+		targets = append(targets, t)
+	}
+	if len(targets) == 0 {
+		return &wizard.FlagError{Flag: "target", Err: errors.New("no target: use docker, spectro or system")}
+	}
+	root := opts.Root
+	if root == "" {
+		root = "/"
+	}
+	if !filepath.IsAbs(root) {
+		return &wizard.FlagError{Flag: "root", Err: fmt.Errorf("%q is not an absolute path", root)}
+	}
+
+	popts := trust.Options{Root: root, Hosts: hosts, Port: port, Targets: targets, Uninstall: opts.Uninstall}
+	if !opts.Uninstall {
+		caFile := opts.CAFile
+		if caFile == "" && haveSetup && saved.CAFile != "" {
+			caFile = saved.CAFile
+		}
+		if caFile == "" {
+			caFile = certgen.Files{Dir: filepath.Join(opts.Dir, "certs")}.CACert()
+		}
+		if popts.CA, err = certgen.LoadCertificates(caFile); err != nil {
+			hint := "run paxsetup certs gen (or init) first, or give --ca-file"
+			if opts.CAFile != "" {
+				hint = "give the CA's PEM certificate"
+			}
+			return &wizard.FlagError{Flag: "ca-file", Err: fmt.Errorf("%v: %s", err, hint)}
+		}
+	}
+
+	out := opts.IO.Out
+	steps, err := trust.NewPlan(popts)
+	if errors.Is(err, trust.ErrNoSystemStore) && !changed("target") {
+		// Asked for nothing in particular: do what can be done here.
+		fmt.Fprintf(opts.IO.ErrOut, "note: no known OS trust store under %s, so only docker and spectro (install the ca-certificates package for the system store)\n", root)
+		popts.Targets = []trust.Target{trust.Docker, trust.Spectro}
+		steps, err = trust.NewPlan(popts)
+	}
+	if errors.Is(err, trust.ErrNoSystemStore) {
+		return &wizard.FlagError{Flag: "target", Err: err}
+	}
+	if err != nil {
+		return err
+	}
+
+	if opts.DryRun {
+		fmt.Fprintln(out, "Would:")
+		for _, s := range steps {
+			fmt.Fprintf(out, "  %s\n", s)
+		}
+		return nil
+	}
+	err = trust.Apply(ctx, steps, opts.Runner, func(s trust.Step) { fmt.Fprintln(out, doneLine(s)) })
+	if err != nil {
+		return err
+	}
+	if opts.Uninstall {
+		fmt.Fprintf(out, "Removed the CA for %s.\n", strings.Join(trust.Addresses(hosts, port), ", "))
+	} else {
+		fmt.Fprintf(out, "Clients on this host now trust the registry at %s.\n", strings.Join(trust.Addresses(hosts, port), ", "))
+	}
+	return nil
+}
+
+func doneLine(s trust.Step) string {
+	switch s.Kind {
+	case trust.WriteFile:
+		return "wrote   " + s.Path
+	case trust.RemoveFile:
+		return "removed " + s.Path
+	}
+	return "ran     " + strings.TrimPrefix(s.String(), "run ")
+}

@@ -86,6 +86,10 @@ Exit codes: 0 success; 1 failure; 2 invalid flags or input; 3 a check failed
 		NewCmdVersion(f),
 		NewCmdCerts(f, g),
 		NewCmdTrust(f, g, nil),
+		NewCmdStatus(f, g, nil),
+		NewCmdLogs(f, g, nil),
+		NewCmdDown(f, g, nil),
+		NewCmdUpgrade(f, g, nil),
 		NewCmdUsers(f, g, nil),
 	)
 	return root

@@ -252,6 +252,21 @@ func TestFlowFirstRun(t *testing.T) {
 			},
 		},
 		{
+			name:    "plain HTTP asks no certificate questions",
+			answers: map[string][]string{qMode: {config.ModeHTTP}, qHost: {""}, qAdminPW: {""}, qReadPW: {""}, qAdvanced: {""}},
+			want: func(t *testing.T, r Result, f *fakePrompter) {
+				if r.Answers.Mode != config.ModeHTTP {
+					t.Errorf("mode = %q", r.Answers.Mode)
+				}
+				if slices.Contains(f.asked, qSANs) || slices.Contains(f.asked, "Email for Let's Encrypt") {
+					t.Errorf("asked %v", f.asked)
+				}
+				if s := Summary("/srv/pax", r, nil, ""); !strings.Contains(s, "http://registry.example.com:443 (http mode)") {
+					t.Errorf("summary:\n%s", s)
+				}
+			},
+		},
+		{
 			name: "a taken port offers a free one",
 			answers: map[string][]string{
 				qMode: {""}, qHost: {""}, qSANs: {""}, "Port for the registry": {"8080", ""},

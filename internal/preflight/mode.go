@@ -4,12 +4,12 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"net/mail"
 	"net/netip"
 	"strings"
 
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
+	"github.com/paxsetup/paxsetup/internal/templates"
 )
 
 // Names of the mode's checks.
@@ -91,7 +91,7 @@ func (e *env) letsEncryptChecks(ctx context.Context) []Check {
 	case email == "":
 		out = append(out, Check{Name: CheckLEEmail, Status: Fail, Detail: "no email for the Let's Encrypt account",
 			Fix: "give --email: Let's Encrypt writes there before a certificate expires"})
-	case !validEmail(email):
+	case templates.ValidateEmail(email) != nil:
 		out = append(out, Check{Name: CheckLEEmail, Status: Fail, Detail: fmt.Sprintf("%q is not an email address", email),
 			Fix: "give --email as name@example.com"})
 	default:
@@ -120,11 +120,6 @@ func hostOr(h string) string {
 func isIP(s string) bool {
 	_, err := netip.ParseAddr(strings.Trim(s, "[]"))
 	return err == nil
-}
-
-func validEmail(s string) bool {
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s && strings.Contains(s[strings.LastIndex(s, "@")+1:], ".")
 }
 
 // customChecks lints the operator's own certificate with certgen.Lint: the

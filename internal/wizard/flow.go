@@ -10,6 +10,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
+	"github.com/paxsetup/paxsetup/internal/templates"
 )
 
 // Checks are what the wizard asks of the host while it asks the operator,
@@ -174,7 +175,7 @@ func (f *Flow) askMode(a *config.Answers) error {
 		}
 	case config.ModeLetsEncrypt:
 		if !f.given("email") {
-			if a.Email, err = f.P.Input("Email for Let's Encrypt", "Expiry notices go here.", a.Email, validateEmail); err != nil {
+			if a.Email, err = f.P.Input("Email for Let's Encrypt", "Expiry notices go here.", a.Email, templates.ValidateEmail); err != nil {
 				return err
 			}
 		}
@@ -387,14 +388,6 @@ func validateLEHost(s string) error {
 		return fmt.Errorf("%s is an IP address: Let's Encrypt issues only for DNS names", s)
 	}
 	return certgen.ValidateHost(s)
-}
-
-func validateEmail(s string) error {
-	at := strings.LastIndex(s, "@")
-	if at < 1 || at == len(s)-1 || strings.ContainsAny(s, " \t\n,;<>") || !strings.Contains(s[at:], ".") {
-		return fmt.Errorf("%q is not an email address", s)
-	}
-	return nil
 }
 
 func validateSANList(s string) error {

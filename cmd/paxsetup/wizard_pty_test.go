@@ -436,7 +436,7 @@ func TestWizardLetsEncryptDryRun(t *testing.T) {
 	tm.typeLine("")
 	tm.expect("Registry host name")
 	tm.typeLine("10.0.0.1")
-	tm.expect("Let's Encrypt issues only for DNS names")
+	tm.expect("Let's Encrypt issues certificates only for DNS names")
 	tm.send(strings.Repeat("\x7f", len("10.0.0.1")))
 	tm.typeLine("registry.example.com")
 	tm.expect("Email for Let's Encrypt")

@@ -154,7 +154,7 @@ func (f *Flow) askMode(a *config.Answers) error {
 		validate := certgen.ValidateHost
 		if a.Mode == config.ModeLetsEncrypt {
 			help = "A public DNS name that resolves to this host (Let's Encrypt does not issue for IPs)."
-			validate = validateLEHost
+			validate = templates.ValidateACMEHost
 		}
 		if a.Host, err = f.P.Input("Registry host name", help, a.Host, validate); err != nil {
 			return err
@@ -381,13 +381,6 @@ func validImage(s string) error {
 		return fmt.Errorf("%q is not an image reference", s)
 	}
 	return nil
-}
-
-func validateLEHost(s string) error {
-	if net.ParseIP(s) != nil {
-		return fmt.Errorf("%s is an IP address: Let's Encrypt issues only for DNS names", s)
-	}
-	return certgen.ValidateHost(s)
 }
 
 func validateSANList(s string) error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 
@@ -404,8 +405,12 @@ func fileExists(p string) error {
 	if p == "" {
 		return errors.New("a file is required")
 	}
-	if err := statFile(p); err != nil {
-		return err
+	fi, err := os.Stat(p)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %v", p, err)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("%s is a folder, not a file", p)
 	}
 	return nil
 }

@@ -148,14 +148,3 @@ func AccessibleFromEnv(getenv func(string) string) bool {
 	v := getenv("ACCESSIBLE")
 	return v != "" && v != "0" && v != "false"
 }
-
-func statFile(p string) error {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return fmt.Errorf("cannot read %s: %v", p, err)
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("%s is a folder, not a file", p)
-	}
-	return nil
-}

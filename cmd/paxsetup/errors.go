@@ -28,6 +28,10 @@ func reportError(f *Factory, cmd *cobra.Command, ctx context.Context, err error)
 		// or untouched, and no container was left half-started.
 		fmt.Fprintln(w, "interrupted")
 		return exitInterrupt
+	case errors.Is(err, wizard.ErrDeclined):
+		// Not an interruption: the operator read the plan and said No.
+		fmt.Fprintln(w, err)
+		return exitError
 	case errors.As(err, &fe) || errors.Is(err, wizard.ErrNotInteractive):
 		// The message names the flag and the fix: one line is enough.
 		fmt.Fprintf(w, "%s %v\n", red("error:"), err)

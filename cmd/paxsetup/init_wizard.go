@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fatih/color"
+	"golang.org/x/term"
 
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
@@ -53,9 +55,7 @@ func askInteractive(ctx context.Context, opts *InitOptions, eng dockerctl.API, a
 	admin, reader wizard.Password, hostIPs []string) (wizard.Result, error) {
 	p := opts.Factory.Prompter
 	if p == nil {
-		hp := &wizard.HuhPrompter{In: opts.IO.In, Out: opts.IO.Out, Accessible: accessible(opts)}
-		defer hp.Close()
-		p = hp
+		p = &wizard.HuhPrompter{In: opts.IO.In, Out: opts.IO.Out, Accessible: accessible(opts), Context: ctx}
 	}
 	var existing *wizard.Existing
 	if rerun && opts.ConfigFile == "" {
@@ -75,25 +75,59 @@ func askInteractive(ctx context.Context, opts *InitOptions, eng dockerctl.API, a
 			},
 		},
 	}
+	flow.PlanTitle = "Set it up now?"
+	if opts.DryRun {
+		flow.PlanTitle = "Write the files and show the plan (dry run)?"
+	}
+	flow.Plan = func(res wizard.Result, width int) (string, error) {
+		if err := wizard.Validate(res.Answers); err != nil {
+			return "", err
+		}
+		return wizard.Summary(opts.Dir, res, hostIPs, width), nil
+	}
 	res, err := flow.Ask(a, existing, admin, reader)
+	if errors.Is(err, wizard.ErrDeclined) && !opts.DryRun {
+		fmt.Fprintf(opts.IO.Out, "To see the plan as a docker run command: paxsetup init --dry-run%s\n", dirFlag(opts.Factory, opts.Dir))
+	}
 	if err != nil {
 		return res, err
 	}
 	if err := wizard.Validate(res.Answers); err != nil {
 		return res, err
 	}
-	dockerRun, err := setup.DockerRunFor(opts.Dir, res.Answers)
-	if err != nil {
-		return res, err
-	}
-	ok, err := p.Confirm("Set it up now?", wizard.Summary(opts.Dir, res, hostIPs, dockerRun), true)
-	if err != nil {
-		return res, err
-	}
-	if !ok {
-		return res, wizard.ErrAborted
+	if !accessible(opts) {
+		// The form is gone from the screen: the plan stays in the
+		// scrollback, above what the run prints.
+		fmt.Fprintf(opts.IO.Out, "%s\n", wizard.Summary(opts.Dir, res, hostIPs, terminalWidth(opts.IO.Out)))
 	}
 	return res, nil
+}
+
+// terminalWidth is the width of out when it is a terminal, else 0.
+func terminalWidth(out io.Writer) int {
+	if f, ok := out.(*os.File); ok {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil {
+			return w
+		}
+	}
+	return 0
+}
+
+// dirFlag is " --dir DIR" when dir is not the default setup folder, so
+// that a command shown to the operator works as shown.
+func dirFlag(f *Factory, dir string) string {
+	// PAXSETUP_DIR may be set in this shell only: the default is the one
+	// without it.
+	builtin := defaultDir(&Factory{Getenv: func(k string) string {
+		if k == "PAXSETUP_DIR" {
+			return ""
+		}
+		return f.Getenv(k)
+	}})
+	if filepath.Clean(dir) == filepath.Clean(builtin) {
+		return ""
+	}
+	return " --dir " + templates.ShellQuote(dir)
 }
 
 // describeSetup tells what an earlier run left: the container, the

@@ -3,142 +3,90 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"github.com/moby/moby/client"
 
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
+	"github.com/paxsetup/paxsetup/internal/termtest"
 )
 
-// terminal runs the built binary on a real pseudo-terminal, the way an
-// operator's shell runs it, and lets a test wait for text and type keys.
-type terminal struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	pty  *os.File
-	mu   sync.Mutex
-	out  bytes.Buffer
-	seen int // offset in the stripped output past the last expected text
-	done chan struct{}
-	keys int // keystrokes typed, for the closing count
-}
-
-func startTerminal(t *testing.T, env []string, args ...string) *terminal {
+// startWizard runs the built binary on a pseudo-terminal of cols x rows,
+// rendered by a terminal emulator, the way an operator's terminal runs it.
+func startWizard(t *testing.T, cols, rows int, env []string, args ...string) *termtest.Term {
 	t.Helper()
 	cmd := exec.Command(paxsetupBinary(t), args...)
-	cmd.Env = append(os.Environ(), append([]string{"TERM=xterm-256color"}, env...)...)
-	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 50, Cols: 160})
-	if err != nil {
-		t.Fatal(err)
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "TERM=") || strings.HasPrefix(kv, "PAXSETUP_")
+	}), env...)
+	return termtest.Start(t, cmd, cols, rows)
+}
+
+// rowOf returns the first row that starts with prefix, or -1.
+func rowOf(rows []string, prefix string) int {
+	for i, r := range rows {
+		if strings.HasPrefix(r, prefix) {
+			return i
+		}
 	}
-	tm := &terminal{t: t, cmd: cmd, pty: f, done: make(chan struct{})}
-	go func() {
-		defer close(tm.done)
-		buf := make([]byte, 4096)
-		for {
-			n, err := f.Read(buf)
-			tm.mu.Lock()
-			tm.out.Write(buf[:n])
-			tm.mu.Unlock()
-			if err != nil {
-				return
+	return -1
+}
+
+// formBorder starts every line of the question being answered.
+const formBorder = "┃"
+
+// question waits until the question titled title is the one being asked,
+// and checks how it is drawn: the title right after the form's border at the
+// left edge, every line of the question starting at that border, nothing
+// staircased, everything within the screen.
+func question(t *testing.T, tm *termtest.Term, title string) {
+	t.Helper()
+	tm.WaitUntil("question "+title, func(rows []string) bool { return rowOf(rows, formBorder+" "+title) >= 0 })
+	rows := tm.Screen()
+	i := rowOf(rows, formBorder+" "+title)
+	for j := i + 1; j < len(rows) && rows[j] != "" && !strings.HasPrefix(rows[j], " *"); j++ {
+		if !strings.HasPrefix(rows[j], formBorder) {
+			t.Errorf("question %q: row %d does not start at the form's border:\n%s", title, j, tm.ScreenString())
+			break
+		}
+	}
+	if st := termtest.Staircase(rows); len(st) > 0 {
+		t.Errorf("question %q: rows %v staircase:\n%s", title, st, tm.ScreenString())
+	}
+}
+
+// confirmPlan waits for the plan and the question after it, and checks that
+// both fit: the summary's lines at most 80 columns, the question's buttons on
+// screen.
+func confirmPlan(t *testing.T, tm *termtest.Term, title string) {
+	t.Helper()
+	question(t, tm, title)
+	tm.WaitUntil("the Yes and No buttons", func(rows []string) bool {
+		i := rowOf(rows, formBorder+" "+title)
+		for _, r := range rows[i+1:] {
+			if strings.Contains(r, "Yes") && strings.Contains(r, "No") {
+				return true
 			}
 		}
-	}()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-		f.Close()
+		return false
 	})
-	return tm
-}
-
-var ansi = regexp.MustCompile(`\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[=>NOPc78]`)
-
-func (tm *terminal) text() string {
-	tm.mu.Lock()
-	defer tm.mu.Unlock()
-	return ansi.ReplaceAllString(tm.out.String(), "")
-}
-
-// expect waits until s appears in the output after the previous expected text.
-func (tm *terminal) expect(s string) {
-	tm.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		// Whether the program has ended is read before the output, so that
-		// output read just before the end is not missed.
-		ended := false
-		select {
-		case <-tm.done:
-			ended = true
-		default:
-		}
-		txt := tm.text()
-		if i := strings.Index(txt[tm.seen:], s); i >= 0 {
-			tm.seen += i + len(s)
-			// A form draws its question before it reads keys; a short pause
-			// lets it start reading, as a person's reaction time would.
-			time.Sleep(150 * time.Millisecond)
-			return
-		}
-		if ended {
-			tm.t.Fatalf("the program ended before printing %q; output:\n%s", s, txt)
-		}
-		time.Sleep(20 * time.Millisecond)
+	rows := tm.Screen()
+	i := rowOf(rows, formBorder+" Registry   http")
+	if i < 0 || i < rowOf(rows, formBorder+" "+title) {
+		t.Errorf("the plan is not shown under %q:\n%s", title, tm.ScreenString())
 	}
-	tm.t.Fatalf("timed out waiting for %q; output:\n%s", s, tm.text())
-}
-
-// typeLine types s and presses Enter; keystrokes count each character.
-func (tm *terminal) typeLine(s string) {
-	tm.t.Helper()
-	tm.send(s)
-	tm.send("\r")
-}
-
-func (tm *terminal) send(s string) {
-	tm.t.Helper()
-	for _, r := range s {
-		if _, err := tm.pty.Write([]byte(string(r))); err != nil {
-			tm.t.Fatal(err)
+	for _, r := range rows {
+		if n := len([]rune(r)); strings.HasPrefix(r, formBorder) && n > 80 {
+			t.Errorf("a row of %d columns: %q", n, r)
 		}
-		tm.keys++
-	}
-}
-
-func (tm *terminal) wait() int {
-	tm.t.Helper()
-	errc := make(chan error, 1)
-	go func() { errc <- tm.cmd.Wait() }()
-	select {
-	case err := <-errc:
-		<-tm.done
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode()
-		}
-		if err != nil {
-			tm.t.Fatal(err)
-		}
-		return 0
-	case <-time.After(2 * time.Minute):
-		tm.t.Fatalf("the program did not end; output:\n%s", tm.text())
-		return -1
 	}
 }
 
@@ -248,100 +196,315 @@ func yesRun(t *testing.T, s wizardSetup, img string, env []string, extra ...stri
 	}
 }
 
-// TestWizardTakingDefaults takes every default with Enter and types only the
-// two passwords, twice each; it counts the keystrokes.
+// finish waits for the program to end, and checks that it succeeded saying
+// want (which may have scrolled off the screen since).
+func finish(t *testing.T, tm *termtest.Term, want string) {
+	t.Helper()
+	if code := tm.Wait(); code != 0 || !strings.Contains(tm.History(), want) {
+		t.Fatalf("exit %d, want 0 and %q:\n%s", code, want, tm.History())
+	}
+}
+
+// The questions of a first run, in order, when every default is taken.
+const (
+	qMode     = "How should the registry get its certificate?"
+	qHost     = "Registry host name"
+	qSANs     = "Other names for the certificate"
+	qAdvanced = "Change advanced settings?"
+	qSetUp    = "Set it up now?"
+)
+
+// TestWizardTakingDefaults takes every default with Enter on an 80x24
+// terminal, with an Enter pressed before the first question (while the
+// checks run), and types only the two passwords, twice each. Every question
+// and the plan are checked as drawn.
 func TestWizardTakingDefaults(t *testing.T) {
 	cli := dockerClient(t)
 	img := standInImage(t)
 	s := newWizardSetup(t, cli)
-	tm := startTerminal(t, nil, append([]string{"init"}, s.flags(img)...)...)
+	tm := startWizard(t, 80, 24, nil, append([]string{"init", "--host", "registry.local"}, s.flags(img)...)...)
+	tm.Send(termtest.Enter) // pressed during the checks: must choose nothing
 
-	tm.expect("How should the registry get its certificate?")
-	tm.typeLine("")
-	tm.expect("Registry host name")
-	tm.typeLine("")
-	tm.expect("Other names for the certificate")
-	tm.typeLine("")
-	tm.expect("Change advanced settings?")
-	tm.typeLine("")
-	enters := tm.keys
-	tm.expect("Password for admin")
-	tm.typeLine(adminPW)
-	tm.expect("Password for admin again")
-	tm.typeLine(adminPW)
-	tm.expect("Password for spectro")
-	tm.typeLine(readerPW)
-	tm.expect("Password for spectro again")
-	tm.typeLine(readerPW)
-	passwordKeys := tm.keys - enters
-	tm.expect("Set it up now?")
-	tm.typeLine("")
-	tm.expect("Ready:")
-	if code := tm.wait(); code != 0 {
-		t.Fatalf("exit %d; output:\n%s", code, tm.text())
+	question(t, tm, qMode)
+	if rows := tm.Screen(); rowOf(rows, formBorder+" > Self-signed") < 0 {
+		t.Errorf("the mode question does not start on self-signed:\n%s", tm.ScreenString())
 	}
-	other := tm.keys - passwordKeys
-	t.Logf("keystrokes: %d besides the passwords (%d for two passwords typed twice)", other, passwordKeys)
-	if other > 10 {
-		t.Errorf("taking the defaults took %d keystrokes besides the passwords, want at most 10", other)
+	tm.Send(termtest.Enter)
+	question(t, tm, qSANs)
+	tm.Send(termtest.Enter)
+	question(t, tm, qAdvanced)
+	tm.Send(termtest.Enter)
+	before := tm.Keys()
+	question(t, tm, "Password for admin")
+	tm.Type(adminPW)
+	tm.Send(termtest.Enter)
+	question(t, tm, "Password for admin again")
+	tm.Type(adminPW)
+	tm.Send(termtest.Enter)
+	question(t, tm, "Password for spectro")
+	tm.Type(readerPW)
+	tm.Send(termtest.Enter)
+	question(t, tm, "Password for spectro again")
+	tm.Type(readerPW)
+	tm.Send(termtest.Enter)
+	passwordKeys := tm.Keys() - before
+	confirmPlan(t, tm, qSetUp)
+	tm.Send(termtest.Enter)
+	finish(t, tm, "Ready:")
+	other := tm.Keys() - passwordKeys
+	t.Logf("keys: %d besides the passwords (one of them during the checks)", other)
+	if other > 6 {
+		t.Errorf("taking the defaults took %d keys besides the passwords, want at most 6", other)
 	}
-	out := tm.text()
-	if strings.Contains(out, adminPW) || strings.Contains(out, readerPW) {
-		t.Error("a typed password was echoed")
+	if h := tm.History(); strings.Contains(h, adminPW) || strings.Contains(h, readerPW) {
+		t.Error("a typed password is on the screen")
 	}
 	palette, err := os.ReadFile(filepath.Join(s.dir, PaletteFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(palette), "Endpoint:     https://") || !strings.Contains(string(palette), "spectro registry login") {
+	if !strings.Contains(string(palette), "Endpoint:     https://") {
 		t.Errorf("PALETTE.txt:\n%s", palette)
 	}
-
 	want := newWizardSetup(t, cli)
-	yesRun(t, want, img, []string{"PAXSETUP_ADMIN_PASSWORD=" + adminPW, "PAXSETUP_READER_PASSWORD=" + readerPW})
+	yesRun(t, want, img, []string{"PAXSETUP_ADMIN_PASSWORD=" + adminPW, "PAXSETUP_READER_PASSWORD=" + readerPW}, "--host", "registry.local")
 	sameSetup(t, cli, s, want, map[string]string{"admin": adminPW, "spectro": readerPW})
 }
 
-// TestWizardAnsweringEverything answers every question, advanced ones too.
+// TestWizardTypingAhead presses Enter the ways people do: one every 50 ms
+// from the start, and bursts; each run must end on the defaults with a
+// registry that serves, and no Enter may be lost or count twice.
+func TestWizardTypingAhead(t *testing.T) {
+	cli := dockerClient(t)
+	img := standInImage(t)
+	tests := []struct {
+		name string
+		keys func(t *testing.T, tm *termtest.Term) int // returns the Enters pressed once the first question was up
+	}{
+		{
+			name: "an Enter every 50 ms",
+			keys: func(t *testing.T, tm *termtest.Term) int {
+				tick := time.NewTicker(50 * time.Millisecond)
+				defer tick.Stop()
+				first := -1
+				deadline := time.Now().Add(time.Minute)
+				for time.Now().Before(deadline) && !tm.Exited() {
+					rows := tm.Screen()
+					if first < 0 && rowOf(rows, formBorder+" "+qMode) >= 0 {
+						first = tm.Keys()
+					}
+					if strings.Contains(strings.Join(rows, "\n"), "Setting up") {
+						return tm.Keys() - first
+					}
+					tm.Send(termtest.Enter)
+					<-tick.C
+				}
+				t.Fatalf("the wizard did not get to the setup:\n%s", tm.History())
+				return 0
+			},
+		},
+		{
+			name: "a burst of five Enters, then one per question",
+			keys: func(t *testing.T, tm *termtest.Term) int {
+				question(t, tm, qMode)
+				start := tm.Keys()
+				// mode, names, advanced settings, two passwords
+				tm.Send(termtest.Enter, termtest.Enter, termtest.Enter, termtest.Enter, termtest.Enter)
+				confirmPlan(t, tm, qSetUp)
+				tm.Send(termtest.Enter)
+				return tm.Keys() - start
+			},
+		},
+		{
+			name: "Enters during the checks, then every Enter at once",
+			keys: func(t *testing.T, tm *termtest.Term) int {
+				// Typed during the checks: discarded, so the wizard
+				// then waits at its first question.
+				tm.Send(strings.Repeat(termtest.Enter, 6))
+				question(t, tm, qMode)
+				start := tm.Keys()
+				tm.Send(strings.Repeat(termtest.Enter, 6))
+				return tm.Keys() - start
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newWizardSetup(t, cli)
+			tm := startWizard(t, 80, 24, nil, append([]string{"init", "--host", "registry.local"}, s.flags(img)...)...)
+			enters := tt.keys(t, tm)
+			finish(t, tm, "Ready:")
+			t.Logf("%d Enters from the first question to the setup", enters)
+			// mode, names, advanced, two passwords, the plan: 6. At a
+			// 50 ms cadence up to two more go out while the run starts
+			// and before its first line is on screen; they reach no
+			// question. One lost Enter would need a third.
+			if enters > 8 {
+				t.Errorf("%d Enters from the first question to the setup, want at most 8", enters)
+			}
+			a, err := config.Load(s.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Mode != config.ModeSelfSigned || a.Host != "registry.local" || len(a.SANs) != 0 || a.Storage != "filesystem" {
+				t.Errorf("answers are not the defaults: %+v", a)
+			}
+			var creds struct{ Users map[string]string }
+			readYAML(t, filepath.Join(s.dir, "credentials"), &creds)
+			c := registryClient(t, filepath.Join(s.dir, "certs", "ca.crt"), "registry.local", s.port)
+			if got := status(t, c, "https://registry.local/v2/", "spectro", creds.Users["spectro"]); got != 200 {
+				t.Errorf("GET /v2/ as spectro = %d", got)
+			}
+		})
+	}
+}
+
+// TestWizardGoingBack goes back with Shift-Tab from a refused answer to the
+// mode question, changes the mode, and gets the questions of the new mode.
+func TestWizardGoingBack(t *testing.T) {
+	cli := dockerClient(t)
+	img := standInImage(t)
+	s := newWizardSetup(t, cli)
+	tm := startWizard(t, 80, 24, nil, append([]string{"init", "--dry-run"}, s.flags(img)...)...)
+	question(t, tm, qMode)
+	tm.Send(termtest.Down, termtest.Enter)
+	question(t, tm, qHost)
+	tm.Type("10.0.0.1")
+	tm.Send(termtest.Enter)
+	tm.WaitFor("is an IP address: Let's Encrypt")
+	tm.Send(termtest.ShiftTab)
+	question(t, tm, qMode)
+	tm.Send(termtest.Up, termtest.Enter)
+	question(t, tm, qHost)
+	tm.WaitFor("certificate is made for it") // the help of the new mode
+	tm.Send(termtest.Enter)                  // 10.0.0.1 is a fine name for a self-signed certificate
+	question(t, tm, qSANs)
+	tm.Send(termtest.Enter)
+	question(t, tm, qAdvanced)
+	tm.Send(termtest.Enter)
+	question(t, tm, "Password for admin")
+	tm.Send(termtest.Enter)
+	question(t, tm, "Password for spectro")
+	tm.Send(termtest.Enter)
+	confirmPlan(t, tm, "Write the files and show the plan (dry run)?")
+	tm.Send(termtest.Enter)
+	if code := tm.Wait(); code != 0 || !strings.Contains(tm.History(), "Dry run:") {
+		t.Fatalf("exit %d:\n%s", code, tm.History())
+	}
+	a, err := config.Load(s.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Mode != config.ModeSelfSigned || a.Host != "10.0.0.1" || a.Email != "" {
+		t.Errorf("answers = %+v", a)
+	}
+}
+
+// TestWizardCtrlC interrupts the wizard at each question of a first run:
+// exit 130, one closing line, nothing written, no container.
+func TestWizardCtrlC(t *testing.T) {
+	cli := dockerClient(t)
+	img := standInImage(t)
+	walk := []string{qMode, qSANs, qAdvanced, "Password for admin", "Password for admin again", "Password for spectro", qSetUp}
+	for n, at := range walk {
+		t.Run(at, func(t *testing.T) {
+			s := newWizardSetup(t, cli)
+			tm := startWizard(t, 80, 24, nil, append([]string{"init", "--host", "registry.local"}, s.flags(img)...)...)
+			for _, q := range walk[:n] {
+				question(t, tm, q)
+				if strings.HasPrefix(q, "Password for admin") {
+					tm.Type(adminPW)
+				}
+				tm.Send(termtest.Enter)
+			}
+			question(t, tm, at)
+			tm.Type("half")
+			tm.Send(termtest.CtrlC)
+			if code := tm.Wait(); code != exitInterrupt {
+				t.Fatalf("exit %d, want %d:\n%s", code, exitInterrupt, tm.History())
+			}
+			lines := strings.Split(strings.TrimSpace(tm.History()), "\n")
+			if last := lines[len(lines)-1]; strings.TrimSpace(last) != "interrupted" {
+				t.Errorf("want one closing line saying interrupted, got %q:\n%s", last, tm.History())
+			}
+			if _, err := os.Stat(s.dir); !os.IsNotExist(err) {
+				t.Errorf("the setup folder exists after Ctrl-C: %v", err)
+			}
+			if _, err := cli.ContainerInspect(context.Background(), s.name, client.ContainerInspectOptions{}); err == nil {
+				t.Error("a container exists after Ctrl-C")
+			}
+		})
+	}
+}
+
+// TestWizardDeclined answers No to the plan: nothing written, and an exit
+// code that is not an interruption's.
+func TestWizardDeclined(t *testing.T) {
+	cli := dockerClient(t)
+	img := standInImage(t)
+	s := newWizardSetup(t, cli)
+	tm := startWizard(t, 80, 24, nil, append([]string{"init", "--host", "registry.local"}, s.flags(img)...)...)
+	for _, q := range []string{qMode, qSANs, qAdvanced, "Password for admin", "Password for spectro"} {
+		question(t, tm, q)
+		tm.Send(termtest.Enter)
+	}
+	confirmPlan(t, tm, qSetUp)
+	tm.Send("n")
+	code := tm.Wait()
+	if code == 0 || code == exitInterrupt {
+		t.Fatalf("exit %d, want neither 0 nor %d:\n%s", code, exitInterrupt, tm.History())
+	}
+	if !strings.Contains(tm.History(), "nothing was changed") {
+		t.Errorf("the answer No is not acknowledged:\n%s", tm.History())
+	}
+	if _, err := os.Stat(s.dir); !os.IsNotExist(err) {
+		t.Errorf("the setup folder exists after No: %v", err)
+	}
+}
+
+// TestWizardAnsweringEverything answers every question, advanced ones too,
+// on a 120x40 terminal.
 func TestWizardAnsweringEverything(t *testing.T) {
 	cli := dockerClient(t)
 	img := standInImage(t)
 	s := newWizardSetup(t, cli)
 	// No --port and no --image: both are asked for in the advanced settings.
-	tm := startTerminal(t, nil, "init", "--dir", s.dir, "--name", s.name, "--pull", "never", "--no-color")
-
-	tm.expect("How should the registry get its certificate?")
-	tm.typeLine("")
-	tm.expect("Registry host name")
-	tm.typeLine("registry.local")
-	tm.expect("Other names for the certificate")
-	tm.typeLine("127.0.0.1, registry")
-	tm.expect("Change advanced settings?")
-	tm.send("y")
-	tm.expect("Port for the registry")
-	tm.typeLine(strconv.Itoa(s.port))
-	tm.expect("Read-write user")
-	tm.typeLine("root")
-	tm.expect("Read-only user")
-	tm.typeLine("viewer")
-	tm.expect("Registry image")
-	tm.typeLine(img)
-	tm.expect("Where are packs stored?")
-	tm.typeLine("")
-	tm.expect("Password for root")
-	tm.typeLine(adminPW)
-	tm.expect("Password for root again")
-	tm.typeLine(adminPW)
-	tm.expect("Password for viewer")
-	tm.typeLine(readerPW)
-	tm.expect("Password for viewer again")
-	tm.typeLine(readerPW)
-	tm.expect("Set it up now?")
-	tm.typeLine("")
-	tm.expect("Ready:")
-	if code := tm.wait(); code != 0 {
-		t.Fatalf("exit %d; output:\n%s", code, tm.text())
+	tm := startWizard(t, 120, 40, nil, "init", "--dir", s.dir, "--name", s.name, "--pull", "never", "--no-color")
+	answer := func(q, text string) {
+		t.Helper()
+		question(t, tm, q)
+		if text != "" {
+			tm.Type(text)
+		}
+		tm.Send(termtest.Enter)
 	}
+	question(t, tm, qMode)
+	tm.Send(termtest.Enter)
+	question(t, tm, qHost)
+	tm.Send(strings.Repeat(termtest.Backspace, 8))
+	answer(qHost, "registry.local")
+	answer(qSANs, "127.0.0.1, registry")
+	question(t, tm, qAdvanced)
+	tm.Send("y")
+	answer("Port for the registry", strconv.Itoa(s.port))
+	answer("Your login name", "root")
+	question(t, tm, "Second login, for Palette")
+	if !strings.Contains(strings.Join(tm.Screen(), " "), "same rights") {
+		t.Errorf("the second login's help does not say what it can do:\n%s", tm.ScreenString())
+	}
+	tm.Type("viewer")
+	tm.Send(termtest.Enter)
+	question(t, tm, "Registry image")
+	tm.Type(img)
+	tm.Send(termtest.Enter)
+	answer("Where are packs stored?", "")
+	answer("Password for root", adminPW)
+	answer("Password for root again", adminPW)
+	answer("Password for viewer", readerPW)
+	answer("Password for viewer again", readerPW)
+	confirmPlan(t, tm, qSetUp)
+	tm.Send(termtest.Enter)
+	finish(t, tm, "Ready:")
 
 	want := newWizardSetup(t, cli)
 	yesRun(t, want, img, []string{"PAXSETUP_ADMIN_PASSWORD=" + adminPW, "PAXSETUP_READER_PASSWORD=" + readerPW},
@@ -353,70 +516,42 @@ func TestWizardAnsweringEverything(t *testing.T) {
 	}
 }
 
-// TestWizardCtrlC interrupts the wizard at the password question: exit 130,
-// one line, nothing written, no container.
-func TestWizardCtrlC(t *testing.T) {
-	cli := dockerClient(t)
-	img := standInImage(t)
-	s := newWizardSetup(t, cli)
-	tm := startTerminal(t, nil, append([]string{"init", "--host", "registry.local"}, s.flags(img)...)...)
-	tm.expect("How should the registry get its certificate?")
-	tm.typeLine("")
-	tm.expect("Other names for the certificate")
-	tm.typeLine("")
-	tm.expect("Change advanced settings?")
-	tm.typeLine("")
-	tm.expect("Password for admin")
-	tm.send("half-typed")
-	tm.send("\x03")
-	if code := tm.wait(); code != exitInterrupt {
-		t.Fatalf("exit %d, want %d; output:\n%s", code, exitInterrupt, tm.text())
-	}
-	tail := strings.TrimSpace(tm.text()[tm.seen:])
-	if lines := strings.Split(tail, "\n"); !strings.Contains(lines[len(lines)-1], "interrupted") {
-		t.Errorf("want one closing line saying interrupted, got:\n%s", tail)
-	}
-	if _, err := os.Stat(s.dir); !os.IsNotExist(err) {
-		t.Errorf("the setup folder exists after Ctrl-C in the wizard: %v", err)
-	}
-	if _, err := cli.ContainerInspect(context.Background(), s.name, client.ContainerInspectOptions{}); err == nil {
-		t.Error("a container exists after Ctrl-C in the wizard")
-	}
-}
-
 // TestWizardAccessible answers plain line prompts, as a screen reader user
-// would, and gets the same setup as --yes.
+// would, sees the help and the plan, and gets the same setup as --yes.
 func TestWizardAccessible(t *testing.T) {
 	cli := dockerClient(t)
 	img := standInImage(t)
 	s := newWizardSetup(t, cli)
-	tm := startTerminal(t, []string{"ACCESSIBLE=1"}, append([]string{"init", "--host", "registry.local"}, s.flags(img)...)...)
-	tm.expect("Enter a number between 1 and 4")
-	tm.typeLine("1")
-	tm.expect("Other names for the certificate")
-	tm.typeLine("127.0.0.1")
-	tm.expect("Change advanced settings?")
-	tm.typeLine("n")
-	tm.expect("Password for admin")
-	tm.typeLine(adminPW)
-	tm.expect("Password for admin again")
-	tm.typeLine(adminPW)
-	tm.expect("Password for spectro")
-	tm.typeLine("")
-	tm.expect("Set it up now?")
-	tm.typeLine("y")
-	tm.expect("Ready:")
-	if code := tm.wait(); code != 0 {
-		t.Fatalf("exit %d; output:\n%s", code, tm.text())
+	tm := startWizard(t, 80, 24, []string{"ACCESSIBLE=1"}, append([]string{"init", "--host", "registry.local"}, s.flags(img)...)...)
+	tm.WaitFor("Enter a number between 1 and 4")
+	tm.Send("1", termtest.Enter)
+	tm.WaitFor(qSANs)
+	if !strings.Contains(tm.History(), "comma-separated") {
+		t.Errorf("accessible mode does not show the help:\n%s", tm.History())
 	}
-	if strings.ContainsAny(tm.text(), "⠋⠙⠹") {
+	tm.Send("127.0.0.1", termtest.Enter)
+	tm.WaitFor(qAdvanced)
+	tm.Send("n", termtest.Enter)
+	tm.WaitFor("Password for admin")
+	tm.Send(adminPW, termtest.Enter)
+	tm.WaitFor("Password for admin again")
+	tm.Send(adminPW, termtest.Enter)
+	tm.WaitFor("Password for spectro")
+	tm.Send(termtest.Enter)
+	tm.WaitFor(qSetUp)
+	if h := tm.History(); !strings.Contains(h, "Registry   https://registry.local:") || !strings.Contains(h, "Packs") || !strings.Contains(h, "comma-separated") {
+		t.Errorf("accessible mode does not show the plan:\n%s", h)
+	}
+	tm.Send("y", termtest.Enter)
+	finish(t, tm, "Ready:")
+	if strings.ContainsAny(string(tm.Raw()), "⠋⠙⠹") {
 		t.Error("accessible mode must not animate spinners")
 	}
 	var creds struct{ Users map[string]string }
 	readYAML(t, filepath.Join(s.dir, "credentials"), &creds)
 	generated := creds.Users["spectro"]
 	if generated == "" {
-		t.Fatal("Enter on the reader's password must generate one")
+		t.Fatal("Enter on the second login's password must generate one")
 	}
 	want := newWizardSetup(t, cli)
 	yesRun(t, want, img, []string{"PAXSETUP_ADMIN_PASSWORD=" + adminPW, "PAXSETUP_READER_PASSWORD=" + generated},
@@ -424,36 +559,59 @@ func TestWizardAccessible(t *testing.T) {
 	sameSetup(t, cli, s, want, map[string]string{"admin": adminPW, "spectro": generated})
 }
 
+// TestWizardAccessibleCtrlC interrupts a line prompt: Ctrl-C is a signal
+// there, and must end the wizard as in the full-screen form.
+func TestWizardAccessibleCtrlC(t *testing.T) {
+	cli := dockerClient(t)
+	img := standInImage(t)
+	s := newWizardSetup(t, cli)
+	tm := startWizard(t, 80, 24, []string{"ACCESSIBLE=1"}, append([]string{"init", "--host", "registry.local"}, s.flags(img)...)...)
+	tm.WaitFor("Enter a number between 1 and 4")
+	tm.Send(termtest.CtrlC)
+	if code := tm.Wait(); code != exitInterrupt {
+		t.Fatalf("exit %d, want %d:\n%s", code, exitInterrupt, tm.History())
+	}
+	if _, err := os.Stat(s.dir); !os.IsNotExist(err) {
+		t.Errorf("the setup folder exists after Ctrl-C: %v", err)
+	}
+}
+
 // TestWizardLetsEncryptDryRun walks the Let's Encrypt questions to the
-// summary and a dry run, and compares the files with an unattended dry run.
+// plan and a dry run, and compares the files with an unattended dry run.
 func TestWizardLetsEncryptDryRun(t *testing.T) {
 	cli := dockerClient(t)
 	img := standInImage(t)
 	s := newWizardSetup(t, cli)
-	tm := startTerminal(t, nil, append([]string{"init", "--dry-run"}, s.flags(img)...)...)
-	tm.expect("How should the registry get its certificate?")
-	tm.send("\x1b[B")
-	tm.typeLine("")
-	tm.expect("Registry host name")
-	tm.typeLine("10.0.0.1")
-	tm.expect("Let's Encrypt issues certificates only for DNS names")
-	tm.send(strings.Repeat("\x7f", len("10.0.0.1")))
-	tm.typeLine("registry.example.com")
-	tm.expect("Email for Let's Encrypt")
-	tm.typeLine("ops@example.com")
-	tm.expect("Change advanced settings?")
-	tm.typeLine("")
-	tm.expect("Password for admin")
-	tm.typeLine("")
-	tm.expect("Password for spectro")
-	tm.typeLine("")
-	tm.expect("Set it up now?")
-	tm.expect("Let's Encrypt for registry.example.com, notices to ops@example.com")
-	tm.expect("docker run")
-	tm.typeLine("")
-	tm.expect("Dry run:")
-	if code := tm.wait(); code != 0 {
-		t.Fatalf("exit %d; output:\n%s", code, tm.text())
+	tm := startWizard(t, 80, 24, nil, append([]string{"init", "--dry-run"}, s.flags(img)...)...)
+	question(t, tm, qMode)
+	tm.Send(termtest.Down, termtest.Enter)
+	question(t, tm, qHost)
+	tm.Send(strings.Repeat(termtest.Backspace, 8))
+	tm.Type("10.0.0.1")
+	tm.Send(termtest.Enter)
+	tm.WaitFor("is an IP address: Let's Encrypt")
+	tm.Send(strings.Repeat(termtest.Backspace, len("10.0.0.1")))
+	tm.Type("registry.example.com")
+	tm.Send(termtest.Enter)
+	question(t, tm, "Email for Let's Encrypt")
+	tm.Type("ops@example.com")
+	tm.Send(termtest.Enter)
+	question(t, tm, qAdvanced)
+	tm.Send(termtest.Enter)
+	question(t, tm, "Password for admin")
+	tm.Send(termtest.Enter)
+	question(t, tm, "Password for spectro")
+	tm.Send(termtest.Enter)
+	confirmPlan(t, tm, "Write the files and show the plan (dry run)?")
+	if h := strings.Join(strings.Fields(strings.ReplaceAll(tm.History(), formBorder, "")), " "); !strings.Contains(h, "from Let's Encrypt for registry.example.com, notices to ops@example.com") {
+		t.Errorf("the plan does not say where the certificate comes from:\n%s", tm.History())
+	}
+	tm.Send(termtest.Enter)
+	if code := tm.Wait(); code != 0 || !strings.Contains(tm.History(), "Dry run:") {
+		t.Fatalf("exit %d:\n%s", code, tm.History())
+	}
+	if !strings.Contains(tm.History(), "docker run") {
+		t.Errorf("the dry run does not show the docker command:\n%s", tm.History())
 	}
 	if _, err := cli.ContainerInspect(context.Background(), s.name, client.ContainerInspectOptions{}); err == nil {
 		t.Error("a dry run started a container")

@@ -65,296 +65,263 @@ type Flow struct {
 	Checks  Checks
 	// HostIPs are added to the certificate whatever the answers; shown in help.
 	HostIPs []string
+	// Plan, when set, makes the last question "go ahead?" under the plan
+	// it describes for the answers so far: the summary, or why the answers
+	// cannot be set up (shown as the question's error, so that the operator
+	// goes back and changes them). width is what the plan may use.
+	Plan func(res Result, width int) (string, error)
+	// PlanTitle is that last question.
+	PlanTitle string
 }
+
+// ErrDeclined is the operator answering No to the plan: nothing was written.
+var ErrDeclined = errors.New("nothing was changed: the answer to the plan was No")
 
 func (f *Flow) given(flag string) bool { return f.Changed != nil && f.Changed(flag) }
 
 var modeOptions = []Option{
-	{config.ModeSelfSigned, "Self-signed: paxsetup makes a CA and the certificate (most sites; upload chain.pem to Palette)"},
-	{config.ModeLetsEncrypt, "Let's Encrypt: a public DNS name and port 443 reachable from the internet"},
-	{config.ModeCustom, "Own certificate: you have a certificate from your company's CA"},
-	{config.ModeHTTP, "Plain HTTP: labs only, clients need --insecure"},
+	{config.ModeSelfSigned, "Self-signed: paxsetup makes its own CA (most sites)"},
+	{config.ModeLetsEncrypt, "Let's Encrypt: a public DNS name, port 443 open to the internet"},
+	{config.ModeCustom, "Your own certificate, from your company's CA"},
+	{config.ModeHTTP, "Plain HTTP, no TLS: labs only"},
+}
+
+var storageOptions = []Option{
+	{"filesystem", "On this host, in data/ (kept across restarts)"},
+	{"inmemory", "In memory: lost at every restart (tests only)"},
+	{"s3", "In an S3 or MinIO bucket"},
 }
 
 // Ask runs the questions. a holds the merged answers (flags, then saved
 // answers, then defaults), which are the defaults offered; existing is nil on
 // a first run; admin and reader are passwords already given by file or
 // environment, whose questions are skipped.
+//
+// On a terminal the questions are one form: the operator can go back with
+// Shift-Tab and change an answer, and the questions that follow adapt.
 func (f *Flow) Ask(a config.Answers, existing *Existing, admin, reader Password) (Result, error) {
-	res := Result{Answers: a, AdminPassword: admin, ReaderPassword: reader, Rerun: existing != nil}
-	if existing != nil {
-		choice, err := f.P.Select("This host already has a pack registry set up",
-			describeExisting(a, existing),
-			[]Option{
-				{RerunKeep, "Keep it and verify it"},
-				{RerunRenew, "Renew the server certificate (same CA, clients keep trusting it)"},
-				{RerunPasswords, "Change passwords"},
-				{RerunImage, "Change the registry image (upgrade)"},
-				{RerunStartOver, "Start over: answer every question again (packs in data/ are kept)"},
-			}, RerunKeep)
-		if err != nil {
-			return res, err
-		}
-		switch choice {
-		case RerunKeep:
-			return res, nil
-		case RerunRenew:
-			res.RenewCert = true
-			return res, nil
-		case RerunPasswords:
-			return res, f.askPasswords(&res, true)
-		case RerunImage:
-			img, err := f.P.Input("Registry image", "The new image; the old container keeps running until the new one answers.", a.Image, validImage)
-			if err != nil {
-				return res, err
-			}
-			res.Answers.Image = img
-			return res, nil
-		case RerunStartOver:
-			res.Force = true
-		}
+	q := f.questions(a, existing, admin, reader)
+	var err error
+	if r, ok := f.P.(formRunner); ok {
+		err = r.runForm(q.list)
+	} else {
+		err = askEach(f.P, q.list)
 	}
-
-	if err := f.askMode(&res.Answers); err != nil {
-		return res, err
+	if err != nil {
+		return Result{Answers: a, Rerun: existing != nil}, err
 	}
-	if err := f.askPort(&res.Answers); err != nil {
-		return res, err
-	}
-	// Users may be renamed in the advanced settings: passwords come after.
-	if err := f.askAdvanced(&res.Answers); err != nil {
-		return res, err
-	}
-	if err := f.askPasswords(&res, existing != nil && !res.Force); err != nil {
-		return res, err
+	res := q.result()
+	if q.plan != nil && !*q.plan.yes {
+		return res, ErrDeclined
 	}
 	return res, nil
 }
 
-func describeExisting(a config.Answers, e *Existing) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s (%s mode), container %q: %s", net.JoinHostPort(a.Host, strconv.Itoa(a.Port)), a.Mode, a.Name, e.Container)
-	if e.CertDaysLeft >= 0 {
-		fmt.Fprintf(&b, "; certificate: %d days left", e.CertDaysLeft)
-	}
-	if len(e.Users) > 0 {
-		fmt.Fprintf(&b, "; users: %s", strings.Join(e.Users, ", "))
-	}
-	return b.String()
+// questions holds every question init may ask, each knowing when it is
+// asked from the answers given before it.
+type questions struct {
+	a                   config.Answers
+	existing            *Existing
+	admin, reader       Password
+	list                []*question
+	rerun, mode         *question
+	host, sans, email   *question
+	certFile, keyFile   *question
+	caFile              *question
+	advanced, port      *question
+	adminUser           *question
+	readerUser, image   *question
+	upgradeImage        *question
+	storage             *question
+	s3Bucket, s3Region  *question
+	s3Endpoint, s3Keys  *question
+	adminPW, adminPW2   *question
+	readerPW, readerPW2 *question
+	plan                *question
 }
 
-func (f *Flow) askMode(a *config.Answers) error {
-	var err error
-	if !f.given("mode") {
-		if a.Mode, err = f.P.Select("How should the registry get its certificate?", "", modeOptions, a.Mode); err != nil {
-			return err
+func (f *Flow) questions(a config.Answers, existing *Existing, admin, reader Password) *questions {
+	q := &questions{a: a, existing: existing, admin: admin, reader: reader}
+	add := func(n *question) *question {
+		n.text, n.yes = new(string), new(bool)
+		if n.kind == kindSelect {
+			*n.text = n.def
 		}
+		q.list = append(q.list, n)
+		return n
 	}
-	if !f.given("host") {
-		help := "The name Palette and the spectro CLI use to reach the registry: the certificate's CN."
-		validate := certgen.ValidateHost
-		if a.Mode == config.ModeLetsEncrypt {
-			help = "A public DNS name that resolves to this host (Let's Encrypt does not issue for IPs)."
-			validate = templates.ValidateACMEHost
-		}
-		if a.Host, err = f.P.Input("Registry host name", help, a.Host, validate); err != nil {
-			return err
-		}
+	always := func() bool { return true }
+	// full is a first run, or a re-run that starts over: every question.
+	full := func() bool { return existing == nil || q.rerun.answer() == RerunStartOver }
+	ask := func(flag string, also func() bool) func() bool {
+		return func() bool { return full() && !f.given(flag) && also() }
 	}
-	switch a.Mode {
-	case config.ModeSelfSigned:
-		if !f.given("san") {
-			help := "Comma-separated DNS names or IPs clients also use."
-			if len(f.HostIPs) > 0 {
-				help += " This host's addresses are always included: " + strings.Join(f.HostIPs, ", ") + "."
-			}
-			sans, err := f.P.Input("Other names for the certificate", help, strings.Join(a.SANs, ","), validateSANList)
-			if err != nil {
-				return err
-			}
-			a.SANs = splitList(sans)
-		}
-	case config.ModeLetsEncrypt:
-		if !f.given("email") {
-			if a.Email, err = f.P.Input("Email for Let's Encrypt", "Expiry notices go here.", a.Email, templates.ValidateEmail); err != nil {
-				return err
-			}
-		}
-	case config.ModeCustom:
-		if err := f.askCustom(a); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+	isMode := func(m string) func() bool { return func() bool { return q.mode.answer() == m } }
+	advanced := func() bool { return q.advanced.asked() && *q.advanced.yes }
 
-func (f *Flow) askCustom(a *config.Answers) error {
-	var err error
-	if !f.given("cert-file") {
-		if a.CertFile, err = f.P.Input("Server certificate (PEM file)", "The certificate, then any intermediates.", a.CertFile, fileExists); err != nil {
-			return err
-		}
+	q.rerun = add(&question{kind: kindSelect,
+		title: static("This host already has a pack registry. What now?"),
+		help:  static(describeExisting(a, existing)),
+		options: []Option{
+			{RerunKeep, "Keep it as it is, and check it"},
+			{RerunRenew, "Renew the server certificate (same CA: clients keep trusting it)"},
+			{RerunPasswords, "Change passwords"},
+			{RerunImage, "Move to another registry image (upgrade)"},
+			{RerunStartOver, "Answer every question again (packs in data/ are kept)"},
+		},
+		def:  RerunKeep,
+		when: func() bool { return existing != nil },
+	})
+	q.upgradeImage = add(&question{kind: kindInput,
+		title:    static("Which registry image?"),
+		help:     static("The old container keeps running until the new one answers."),
+		def:      a.Image,
+		validate: validImage,
+		when:     func() bool { return existing != nil && q.rerun.answer() == RerunImage },
+	})
+	q.mode = add(&question{kind: kindSelect,
+		title:   static("How should the registry get its certificate?"),
+		help:    static(""),
+		options: modeOptions,
+		def:     a.Mode,
+		when:    ask("mode", always),
+	})
+	q.host = add(&question{kind: kindInput,
+		title: static("Registry host name"),
+		help: func() string {
+			if q.mode.answer() == config.ModeLetsEncrypt {
+				return "A public DNS name that resolves to this host (Let's Encrypt does not issue for IP addresses)."
+			}
+			return "The name Palette and the spectro CLI use to reach the registry; the certificate is made for it."
+		},
+		deps: q.mode.text,
+		def:  a.Host,
+		validate: func(s string) error {
+			if q.mode.answer() == config.ModeLetsEncrypt {
+				return templates.ValidateACMEHost(s)
+			}
+			return certgen.ValidateHost(s)
+		},
+		when: ask("host", always),
+	})
+	sansHelp := "Other DNS names or IP addresses clients use, comma-separated; Enter for none."
+	if len(f.HostIPs) > 0 {
+		sansHelp = "Other DNS names or IP addresses clients use, comma-separated. This host's addresses are always in: " + strings.Join(f.HostIPs, ", ") + "."
 	}
-	if !f.given("key-file") {
-		if a.KeyFile, err = f.P.Input("Its private key (PEM file)", "", a.KeyFile, fileExists); err != nil {
-			return err
-		}
-	}
-	if !f.given("ca-file") {
-		lint := func(path string) error {
+	q.sans = add(&question{kind: kindInput,
+		title:    static("Other names for the certificate"),
+		help:     static(sansHelp),
+		def:      strings.Join(a.SANs, ","),
+		validate: validateSANList,
+		when:     ask("san", isMode(config.ModeSelfSigned)),
+	})
+	q.email = add(&question{kind: kindInput,
+		title:    static("Email for Let's Encrypt"),
+		help:     static("Let's Encrypt sends notices about the certificate here."),
+		def:      a.Email,
+		validate: templates.ValidateEmail,
+		when:     ask("email", isMode(config.ModeLetsEncrypt)),
+	})
+	q.certFile = add(&question{kind: kindInput,
+		title:    static("Server certificate (PEM file)"),
+		help:     static("The certificate, then any intermediates."),
+		def:      a.CertFile,
+		validate: fileExists,
+		when:     ask("cert-file", isMode(config.ModeCustom)),
+	})
+	q.keyFile = add(&question{kind: kindInput,
+		title:    static("Its private key (PEM file)"),
+		help:     static("Unencrypted PEM."),
+		def:      a.KeyFile,
+		validate: fileExists,
+		when:     ask("key-file", isMode(config.ModeCustom)),
+	})
+	q.caFile = add(&question{kind: kindInput,
+		title: static("The CA chain that signed it (PEM file)"),
+		help:  static("Palette gets the full chain; the certificate is checked now."),
+		def:   a.CAFile,
+		validate: func(path string) error {
 			if err := fileExists(path); err != nil {
 				return err
 			}
 			if f.Checks.LintCertificate == nil {
 				return nil
 			}
-			return f.Checks.LintCertificate(a.CertFile, a.KeyFile, path, a.Host)
-		}
-		if a.CAFile, err = f.P.Input("The CA chain that signed it (PEM file)", "Palette gets the full chain; the certificate is checked now.", a.CAFile, lint); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// askPort asks for the port only when the chosen one cannot be used, and
-// offers a free one: the check runs before the question that can fix it.
-func (f *Flow) askPort(a *config.Answers) error {
-	if f.Checks.PortProblem == nil {
-		return nil
-	}
-	problem := f.Checks.PortProblem(a.Port)
-	if problem == nil {
-		return nil
-	}
-	suggest := a.Port
-	if f.Checks.FreePort != nil {
-		suggest = f.Checks.FreePort(a.Port)
-	}
-	v, err := f.P.Input("Port for the registry", problem.Error(), strconv.Itoa(suggest), func(s string) error {
-		p, err := strconv.Atoi(s)
-		if err != nil || p < 1 || p > 65535 {
-			return fmt.Errorf("%q is not a port: use 1 to 65535", s)
-		}
-		return f.Checks.PortProblem(p)
+			return f.Checks.LintCertificate(q.certFile.answer(), q.keyFile.answer(), path, q.host.answer())
+		},
+		when: ask("ca-file", isMode(config.ModeCustom)),
 	})
-	if err != nil {
-		return err
-	}
-	a.Port, _ = strconv.Atoi(v)
-	return nil
-}
-
-// askPasswords asks for each password not given by file or environment.
-// Enter generates one, or, for a user the setup already has, keeps it.
-func (f *Flow) askPasswords(res *Result, keepable bool) error {
-	for _, u := range []struct {
-		user *string
-		pw   *Password
-		flag string
-	}{
-		{&res.Answers.AdminUser, &res.AdminPassword, "admin-password-file"},
-		{&res.Answers.ReaderUser, &res.ReaderPassword, "reader-password-file"},
-	} {
-		if u.pw.Value != "" || f.given(u.flag) {
-			continue
-		}
-		pw, err := f.askPassword(*u.user, keepable)
-		if err != nil {
-			return err
-		}
-		if pw != "" {
-			*u.pw = Password{Value: pw, Source: SourceTyped}
-		}
-	}
-	return nil
-}
-
-func (f *Flow) askPassword(user string, keepable bool) (string, error) {
-	help := "Enter alone: paxsetup generates one and shows it once."
-	if keepable {
-		help = "Enter alone keeps the current password."
-	}
-	pw, err := f.P.Password("Password for "+user, help, func(s string) error {
-		if s == "" {
-			return nil
-		}
-		return htpasswd.ValidatePassword(user, s)
+	q.advanced = add(&question{kind: kindConfirm,
+		title: static("Change advanced settings?"),
+		help: static(fmt.Sprintf("Port %d, logins %s and %s, storage %s, image %s.",
+			a.Port, a.AdminUser, a.ReaderUser, a.Storage, a.Image)),
+		when: full,
 	})
-	if err != nil || pw == "" {
-		return "", err
+	// The port is asked when the chosen one cannot be used, with a free
+	// one offered: the check runs before the question that can fix it.
+	var portProblem error
+	if f.Checks.PortProblem != nil {
+		portProblem = f.Checks.PortProblem(a.Port)
 	}
-	_, err = f.P.Password("Password for "+user+" again", "", func(s string) error {
-		if s != pw {
-			return errors.New("the passwords differ: type the same one again")
+	portDef, portHelp := a.Port, "The port on this host that Palette connects to."
+	if portProblem != nil {
+		portHelp = portProblem.Error()
+		if f.Checks.FreePort != nil {
+			portDef = f.Checks.FreePort(a.Port)
 		}
-		return nil
-	})
-	return pw, err
-}
-
-func (f *Flow) askAdvanced(a *config.Answers) error {
-	more, err := f.P.Confirm("Change advanced settings?",
-		fmt.Sprintf("port %d, users %s and %s, image %s, storage %s", a.Port, a.AdminUser, a.ReaderUser, a.Image, a.Storage), false)
-	if err != nil || !more {
-		return err
 	}
-	if !f.given("port") {
-		v, err := f.P.Input("Port for the registry", "The host port Palette connects to.", strconv.Itoa(a.Port), func(s string) error {
-			p, err := strconv.Atoi(s)
-			if err != nil || p < 1 || p > 65535 {
-				return fmt.Errorf("%q is not a port: use 1 to 65535", s)
+	q.port = add(&question{kind: kindInput,
+		title: static("Port for the registry"),
+		help:  static(portHelp),
+		def:   strconv.Itoa(portDef),
+		validate: func(s string) error {
+			p, err := parsePort(s)
+			if err != nil || f.Checks.PortProblem == nil {
+				return err
 			}
-			if f.Checks.PortProblem != nil {
-				return f.Checks.PortProblem(p)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		a.Port, _ = strconv.Atoi(v)
-	}
-	if !f.given("admin-user") {
-		if a.AdminUser, err = f.P.Input("Read-write user", "", a.AdminUser, htpasswd.ValidateUser); err != nil {
-			return err
-		}
-	}
-	if !f.given("reader-user") {
-		if a.ReaderUser, err = f.P.Input("Read-only user", "", a.ReaderUser, func(s string) error {
-			if s == a.AdminUser {
-				return fmt.Errorf("the read-only user must differ from %q", a.AdminUser)
+			return f.Checks.PortProblem(p)
+		},
+		when: func() bool { return full() && (portProblem != nil || advanced() && !f.given("port")) },
+	})
+	q.adminUser = add(&question{kind: kindInput,
+		title:    static("Your login name"),
+		help:     static("The operator's login, for pushing packs."),
+		def:      a.AdminUser,
+		validate: htpasswd.ValidateUser,
+		when:     ask("admin-user", advanced),
+	})
+	q.readerUser = add(&question{kind: kindInput,
+		title: static("Second login, for Palette"),
+		help: static("A separate login for Palette and other readers, so your own password never leaves you. " +
+			"The registry grants every login the same rights."),
+		def: a.ReaderUser,
+		validate: func(s string) error {
+			if s == q.adminUser.answer() {
+				return fmt.Errorf("the second login must differ from %q", s)
 			}
 			return htpasswd.ValidateUser(s)
-		}); err != nil {
-			return err
-		}
+		},
+		when: ask("reader-user", advanced),
+	})
+	q.image = add(&question{kind: kindInput,
+		title:    static("Registry image"),
+		help:     static("The spectro-registry image to run."),
+		def:      a.Image,
+		validate: validImage,
+		when:     ask("image", advanced),
+	})
+	q.storage = add(&question{kind: kindSelect,
+		title:   static("Where are packs stored?"),
+		help:    static(""),
+		options: storageOptions,
+		def:     a.Storage,
+		when:    ask("storage", advanced),
+	})
+	s3 := a.S3
+	if s3 == nil {
+		s3 = &config.S3Config{}
 	}
-	if !f.given("image") {
-		if a.Image, err = f.P.Input("Registry image", "", a.Image, validImage); err != nil {
-			return err
-		}
-	}
-	if !f.given("storage") {
-		if a.Storage, err = f.P.Select("Where are packs stored?", "", []Option{
-			{"filesystem", "On this host, in data/ (kept across restarts)"},
-			{"inmemory", "In memory: every pack is lost when the container restarts (tests only)"},
-			{"s3", "S3 or MinIO bucket"},
-		}, a.Storage); err != nil {
-			return err
-		}
-		if a.Storage == "s3" {
-			return f.askS3(a)
-		}
-	}
-	return nil
-}
-
-func (f *Flow) askS3(a *config.Answers) error {
-	if a.S3 == nil {
-		a.S3 = &config.S3Config{}
-	}
-	s := a.S3
+	isS3 := func() bool { return q.storage.answer() == templates.StorageS3 }
 	nonEmpty := func(what string) func(string) error {
 		return func(v string) error {
 			if strings.TrimSpace(v) == "" {
@@ -363,18 +330,171 @@ func (f *Flow) askS3(a *config.Answers) error {
 			return nil
 		}
 	}
-	var err error
-	if s.Bucket, err = f.P.Input("S3 bucket", "", s.Bucket, nonEmpty("the bucket")); err != nil {
-		return err
+	q.s3Bucket = add(&question{kind: kindInput, title: static("S3 bucket"), help: static(""),
+		def: s3.Bucket, validate: nonEmpty("the bucket"), when: ask("storage", func() bool { return advanced() && isS3() })})
+	q.s3Region = add(&question{kind: kindInput, title: static("S3 region"), help: static(""),
+		def: s3.Region, validate: nonEmpty("the region"), when: q.s3Bucket.when})
+	q.s3Endpoint = add(&question{kind: kindInput, title: static("S3 endpoint URL"),
+		help: static("Only for MinIO and other S3-compatible stores; Enter for AWS."),
+		def:  s3.RegionEndpoint, when: q.s3Bucket.when})
+	q.s3Keys = add(&question{kind: kindInput, title: static("File with the access key and secret"),
+		help: static("An AWS credentials file. The keys are never typed here and never saved in paxsetup.yaml."),
+		def:  s3.CredentialsFile, validate: fileExists, when: q.s3Bucket.when})
+
+	passwordsAsked := func() bool { return full() || q.rerun.answer() == RerunPasswords }
+	keepable := func() bool { return existing != nil && q.rerun.answer() != RerunStartOver }
+	pwHelp := func() string {
+		if keepable() {
+			return "Enter alone keeps the current password."
+		}
+		return "At least 12 characters. Enter alone: paxsetup makes one and shows it once."
 	}
-	if s.Region, err = f.P.Input("S3 region", "", s.Region, nonEmpty("the region")); err != nil {
-		return err
+	pair := func(user *question, given Password, flag string) (*question, *question) {
+		first := add(&question{kind: kindPassword,
+			title: func() string { return "Password for " + user.answer() },
+			help:  pwHelp,
+			deps:  []*string{user.text, q.rerun.text},
+			validate: func(s string) error {
+				if s == "" {
+					return nil
+				}
+				return htpasswd.ValidatePassword(user.answer(), s)
+			},
+			when: func() bool { return passwordsAsked() && given.Value == "" && !f.given(flag) },
+		})
+		again := add(&question{kind: kindPassword,
+			title: func() string { return "Password for " + user.answer() + " again" },
+			help:  static("The same password, to be sure of it."),
+			deps:  user.text,
+			validate: func(s string) error {
+				if s != first.value() {
+					return errors.New("the passwords differ: type the same one again")
+				}
+				return nil
+			},
+			when: func() bool { return first.when() && first.value() != "" },
+		})
+		return first, again
 	}
-	if s.RegionEndpoint, err = f.P.Input("S3 endpoint URL", "Only for MinIO and other S3-compatible stores; empty for AWS.", s.RegionEndpoint, nil); err != nil {
-		return err
+	q.adminPW, q.adminPW2 = pair(q.adminUser, admin, "admin-password-file")
+	q.readerPW, q.readerPW2 = pair(q.readerUser, reader, "reader-password-file")
+	if f.Plan != nil {
+		var every []any
+		for _, n := range q.list {
+			every = append(every, n.text, n.yes)
+		}
+		plan := func() (string, error) { return f.Plan(q.result(), planWidth) }
+		q.plan = add(&question{kind: kindConfirm,
+			title: static(f.PlanTitle),
+			help: func() string {
+				text, err := plan()
+				if err != nil {
+					return "Shift-Tab goes back to change the answers."
+				}
+				return strings.TrimRight(text, "\n")
+			},
+			deps:    every,
+			confirm: true,
+			validate: func(string) error {
+				_, err := plan()
+				return err
+			},
+		})
+		*q.plan.yes = true
+		// Room for the plan of other answers: a longer name, more names.
+		if text, err := plan(); err == nil {
+			q.plan.reserve = strings.Count(text, "\n") + 3
+		} else {
+			q.plan.reserve = 16
+		}
 	}
-	s.CredentialsFile, err = f.P.Input("File with the access key and secret", "Two lines: access key, then secret. Never typed here, never saved.", s.CredentialsFile, fileExists)
-	return err
+	return q
+}
+
+// planWidth leaves room for the form's border within 80 columns.
+const planWidth = SummaryWidth - 4
+
+// result turns the answers into what init runs with.
+func (q *questions) result() Result {
+	res := Result{Answers: q.a, AdminPassword: q.admin, ReaderPassword: q.reader, Rerun: q.existing != nil}
+	a := &res.Answers
+	if q.existing != nil {
+		switch q.rerun.answer() {
+		case RerunKeep:
+			return res
+		case RerunRenew:
+			res.RenewCert = true
+			return res
+		case RerunImage:
+			a.Image = q.upgradeImage.answer()
+			return res
+		case RerunStartOver:
+			res.Force = true
+		}
+	}
+	set := func(q *question, v *string) {
+		if q.asked() {
+			*v = q.answer()
+		}
+	}
+	set(q.mode, &a.Mode)
+	set(q.host, &a.Host)
+	if q.sans.asked() {
+		a.SANs = splitList(q.sans.answer())
+	}
+	set(q.email, &a.Email)
+	set(q.certFile, &a.CertFile)
+	set(q.keyFile, &a.KeyFile)
+	set(q.caFile, &a.CAFile)
+	if q.port.asked() {
+		a.Port, _ = parsePort(q.port.answer())
+	}
+	set(q.adminUser, &a.AdminUser)
+	set(q.readerUser, &a.ReaderUser)
+	set(q.image, &a.Image)
+	set(q.storage, &a.Storage)
+	if q.s3Bucket.asked() {
+		s3 := config.S3Config{}
+		if a.S3 != nil {
+			s3 = *a.S3
+		}
+		s3.Bucket, s3.Region = q.s3Bucket.answer(), q.s3Region.answer()
+		s3.RegionEndpoint, s3.CredentialsFile = q.s3Endpoint.answer(), q.s3Keys.answer()
+		a.S3 = &s3
+	}
+	for _, p := range []struct {
+		q  *question
+		pw *Password
+	}{{q.adminPW, &res.AdminPassword}, {q.readerPW, &res.ReaderPassword}} {
+		if v := p.q.answer(); v != "" {
+			*p.pw = Password{Value: v, Source: SourceTyped}
+		}
+	}
+	return res
+}
+
+func describeExisting(a config.Answers, e *Existing) string {
+	if e == nil {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s mode), container %q: %s", net.JoinHostPort(a.Host, strconv.Itoa(a.Port)), a.Mode, a.Name, e.Container)
+	if e.CertDaysLeft >= 0 {
+		fmt.Fprintf(&b, "; certificate: %d days left", e.CertDaysLeft)
+	}
+	if len(e.Users) > 0 {
+		fmt.Fprintf(&b, "; logins: %s", strings.Join(e.Users, ", "))
+	}
+	return b.String()
+}
+
+// parsePort reads a port as a person types it: decimal, 1 to 65535.
+func parsePort(s string) (int, error) {
+	p, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || p < 1 || p > 65535 {
+		return 0, fmt.Errorf("%q is not a port: use 1 to 65535", s)
+	}
+	return p, nil
 }
 
 func validImage(s string) error {

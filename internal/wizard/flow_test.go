@@ -113,7 +113,7 @@ const (
 	qReadPW   = "Password for spectro"
 	qReadPW2  = "Password for spectro again"
 	qAdvanced = "Change advanced settings?"
-	qRerun    = "This host already has a pack registry set up"
+	qRerun    = "This host already has a pack registry. What now?"
 )
 
 func TestFlowFirstRun(t *testing.T) {
@@ -261,7 +261,7 @@ func TestFlowFirstRun(t *testing.T) {
 				if slices.Contains(f.asked, qSANs) || slices.Contains(f.asked, "Email for Let's Encrypt") {
 					t.Errorf("asked %v", f.asked)
 				}
-				if s := Summary("/srv/pax", r, nil, ""); !strings.Contains(s, "http://registry.example.com:443 (http mode)") {
+				if s := Summary("/srv/pax", r, nil, 0); !strings.Contains(s, "http://registry.example.com:443 (http mode)") {
 					t.Errorf("summary:\n%s", s)
 				}
 			},
@@ -291,7 +291,7 @@ func TestFlowFirstRun(t *testing.T) {
 			name: "advanced settings",
 			answers: map[string][]string{
 				qMode: {""}, qHost: {""}, qSANs: {""}, qAdvanced: {"yes"},
-				"Port for the registry": {"99999", "9443"}, "Read-write user": {"ad:min", "root"}, "Read-only user": {"root", "viewer"},
+				"Port for the registry": {"99999", "9443"}, "Your login name": {"ad:min", "root"}, "Second login, for Palette": {"root", "viewer"},
 				"Registry image": {"my image", "registry.local/spectro-registry:4.7.0"}, "Where are packs stored?": {"inmemory"},
 				"Password for root": {""}, "Password for viewer": {""},
 			},
@@ -306,7 +306,7 @@ func TestFlowFirstRun(t *testing.T) {
 			name: "advanced S3 storage",
 			answers: map[string][]string{
 				qMode: {""}, qHost: {""}, qSANs: {""}, qAdminPW: {""}, qReadPW: {""}, qAdvanced: {"yes"},
-				"Port for the registry": {""}, "Read-write user": {""}, "Read-only user": {""}, "Registry image": {""},
+				"Port for the registry": {""}, "Your login name": {""}, "Second login, for Palette": {""}, "Registry image": {""},
 				"Where are packs stored?": {"s3"}, "S3 bucket": {"", "packs"}, "S3 region": {"us-east-1"},
 				"S3 endpoint URL": {"http://minio:9000"}, "File with the access key and secret": {filepath.Join(dir, "none"), keyFile},
 			},
@@ -368,12 +368,12 @@ func TestFlowRerun(t *testing.T) {
 		},
 		{
 			name:    "change the image",
-			answers: map[string][]string{qRerun: {RerunImage}, "Registry image": {"spectro registry", "spectro-registry:4.8.0"}},
+			answers: map[string][]string{qRerun: {RerunImage}, "Which registry image?": {"spectro registry", "spectro-registry:4.8.0"}},
 			want: func(t *testing.T, r Result, f *fakePrompter) {
 				if r.Answers.Image != "spectro-registry:4.8.0" {
 					t.Errorf("image %q", r.Answers.Image)
 				}
-				if got := f.refused["Registry image"]; len(got) != 1 || !strings.Contains(got[0], "not an image reference") {
+				if got := f.refused["Which registry image?"]; len(got) != 1 || !strings.Contains(got[0], "not an image reference") {
 					t.Errorf("image errors shown = %v", got)
 				}
 			},
@@ -421,26 +421,94 @@ func (a *abortingPrompter) Input(string, string, string, func(string) error) (st
 func TestSummary(t *testing.T) {
 	r := Result{Answers: base(), AdminPassword: Password{Value: "x", Source: SourceTyped}}
 	r.Answers.SANs = []string{"10.0.0.5"}
-	s := Summary("/srv/pax", r, []string{"192.0.2.2"}, "docker run -d --name spectro-registry")
+	s := Summary("/srv/pax", r, []string{"192.0.2.2"}, 0)
+	flat := strings.Join(strings.Fields(s), " ")
 	for _, want := range []string{
 		"https://registry.example.com:443 (selfsigned mode)",
-		"admin (read-write) with the password you typed",
-		"spectro (read-only) with a generated password",
-		"names registry.example.com, 10.0.0.5, 192.0.2.2",
+		"admin with the password you typed",
+		"spectro, for Palette, with a password paxsetup makes and shows once",
+		"every login the same rights",
+		"a new CA and server certificate, for registry.example.com, 10.0.0.5, 192.0.2.2",
 		"/srv/pax/data (kept across restarts, never deleted)",
-		"port 443 -> 5000, restart always",
-		"Like      docker run -d --name spectro-registry",
+		"port 443, restarts always",
 	} {
-		if !strings.Contains(s, want) {
+		if !strings.Contains(flat, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}
 	}
+	if strings.Contains(flat, "read-only") || strings.Contains(flat, "reused if it still fits") {
+		t.Errorf("summary of a first run:\n%s", s)
+	}
+	for _, width := range []int{0, 80, 60} {
+		want := width
+		if want == 0 {
+			want = SummaryWidth
+		}
+		long := r
+		long.Answers.Image = "registry.internal.example.com/palette-images/palette/spectro-registry:4.7.0"
+		for i, l := range strings.Split(Summary("/srv/pax", long, []string{"192.0.2.2", "198.51.100.7", "2001:db8::1"}, width), "\n") {
+			if n := len([]rune(l)); n > want {
+				t.Errorf("width %d: line %d is %d columns: %q", width, i, n, l)
+			}
+			if i > 0 && l != "" && !strings.HasPrefix(l, strings.Repeat(" ", summaryIndent)) && l[0] == ' ' {
+				t.Errorf("width %d: a wrapped line does not start at the value column: %q", width, l)
+			}
+		}
+	}
+	r.Rerun = true
+	if s := Summary("/srv/pax", r, nil, 0); !strings.Contains(s, "already there") {
+		t.Errorf("a re-run keeps the certificate:\n%s", s)
+	}
 	r.AdminPassword.Value = "a-secret-typed-in"
-	if s := Summary("/srv/pax", r, nil, ""); strings.Contains(s, "a-secret-typed-in") {
+	if s := Summary("/srv/pax", r, nil, 0); strings.Contains(s, "a-secret-typed-in") {
 		t.Errorf("the summary shows a password:\n%s", s)
 	}
 	r.Answers.Storage = "inmemory"
-	if s := Summary("/srv/pax", r, nil, ""); !strings.Contains(s, "lost when the container restarts") {
+	if s := Summary("/srv/pax", r, nil, 0); !strings.Contains(s, "lost when the container restarts") {
 		t.Errorf("in-memory storage must carry its warning:\n%s", s)
+	}
+}
+
+func TestFlowPlan(t *testing.T) {
+	defaults := map[string][]string{qMode: {""}, qHost: {""}, qSANs: {""}, qAdminPW: {""}, qReadPW: {""}, qAdvanced: {""}}
+	with := func(extra map[string][]string) map[string][]string {
+		m := map[string][]string{}
+		for k, v := range defaults {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		name    string
+		answers map[string][]string
+		planErr error
+		wantErr error
+	}{
+		{name: "Enter goes ahead", answers: with(map[string][]string{"Go?": {""}})},
+		{name: "No changes nothing", answers: with(map[string][]string{"Go?": {"no"}}), wantErr: ErrDeclined},
+		{name: "a plan that cannot be set up is not asked", answers: defaults, planErr: errors.New("--port: taken"), wantErr: errors.New("--port: taken")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newFake(t, tt.answers)
+			var planned Result
+			flow := &Flow{P: p, PlanTitle: "Go?", Plan: func(res Result, width int) (string, error) {
+				planned = res
+				if width > SummaryWidth {
+					t.Errorf("the plan may use %d columns, more than %d", width, SummaryWidth)
+				}
+				return "the plan", tt.planErr
+			}}
+			_, err := flow.Ask(base(), nil, Password{}, Password{})
+			if (err == nil) != (tt.wantErr == nil) || err != nil && err.Error() != tt.wantErr.Error() && !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if planned.Answers.Host != "registry.example.com" {
+				t.Errorf("the plan was made for %+v", planned.Answers)
+			}
+		})
 	}
 }

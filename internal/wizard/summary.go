@@ -6,38 +6,54 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/paxsetup/paxsetup/internal/config"
 )
 
+// SummaryWidth is the width the summary is wrapped to: it must read on an
+// 80-column terminal.
+const SummaryWidth = 80
+
+// summaryIndent is where the values of the summary start.
+const summaryIndent = 11
+
 // Summary tells the operator everything an init run with res will do, before
-// it does it; dockerRun is the equivalent `docker run` command, if known.
-func Summary(dir string, res Result, hostIPs []string, dockerRun string) string {
+// it does it, as plain lines of at most width columns (SummaryWidth when 0).
+func Summary(dir string, res Result, hostIPs []string, width int) string {
+	if width <= 0 || width > SummaryWidth {
+		width = SummaryWidth
+	}
 	a := res.Answers
 	var b strings.Builder
+	line := func(label, format string, args ...any) {
+		b.WriteString(wrapIndented(label, fmt.Sprintf(format, args...), width))
+	}
 	scheme := "https"
 	if a.Mode == config.ModeHTTP {
 		scheme = "http"
 	}
-	fmt.Fprintf(&b, "Registry  %s://%s (%s mode)\n", scheme, net.JoinHostPort(a.Host, strconv.Itoa(a.Port)), a.Mode)
-	fmt.Fprintf(&b, "Users     %s (read-write) %s, %s (read-only) %s\n",
+	line("Registry", "%s://%s (%s mode)", scheme, net.JoinHostPort(a.Host, strconv.Itoa(a.Port)), a.Mode)
+	line("Logins", "%s %s; %s, for Palette, %s. The registry gives every login the same rights.",
 		a.AdminUser, passwordPlan(res.AdminPassword, res), a.ReaderUser, passwordPlan(res.ReaderPassword, res))
-	fmt.Fprintf(&b, "Files     %s\n", filepath.Join(dir, "auth", "htpasswd-basic"))
 	switch a.Mode {
 	case config.ModeSelfSigned:
 		names := Union(append([]string{a.Host}, a.SANs...), hostIPs)
-		cert := "reused if it still fits"
-		if res.RenewCert || res.Force {
-			cert = "new, from the same CA"
+		cert := "a new CA and server certificate"
+		switch {
+		case res.RenewCert || res.Force && res.Rerun:
+			cert = "a new server certificate from the same CA"
+		case res.Rerun:
+			cert = "the CA and server certificate already there, renewed only if they no longer fit"
 		}
-		fmt.Fprintf(&b, "          %s (CA, server certificate %s; names %s)\n",
-			filepath.Join(dir, "certs"), cert, strings.Join(names, ", "))
+		line("TLS", "%s, for %s", cert, strings.Join(names, ", "))
 	case config.ModeCustom:
-		fmt.Fprintf(&b, "          %s (copied from %s)\n", filepath.Join(dir, "certs"), a.CertFile)
+		line("TLS", "your certificate %s, checked and copied", a.CertFile)
 	case config.ModeLetsEncrypt:
-		fmt.Fprintf(&b, "          %s (Let's Encrypt for %s, notices to %s)\n", filepath.Join(dir, "config"), a.Host, a.Email)
+		line("TLS", "from Let's Encrypt for %s, notices to %s; port 443 must be reachable from the internet", a.Host, a.Email)
+	case config.ModeHTTP:
+		line("TLS", "none: plain HTTP, for labs")
 	}
-	fmt.Fprintf(&b, "          %s (answers, no secrets)\n", filepath.Join(dir, config.FileName))
 	storage := filepath.Join(dir, "data") + " (kept across restarts, never deleted)"
 	switch a.Storage {
 	case "inmemory":
@@ -47,12 +63,50 @@ func Summary(dir string, res Result, hostIPs []string, dockerRun string) string 
 			storage = "S3 bucket " + a.S3.Bucket
 		}
 	}
-	fmt.Fprintf(&b, "Packs     %s\n", storage)
-	fmt.Fprintf(&b, "Container %s from %s, port %d -> 5000, restart always\n", a.Name, a.Image, a.Port)
-	fmt.Fprintf(&b, "Replay    paxsetup init --yes --dir %s", dir)
-	if dockerRun != "" {
-		fmt.Fprintf(&b, "\nLike      %s", dockerRun)
+	line("Packs", "%s", storage)
+	line("Container", "%s, port %d, restarts always; image %s", a.Name, a.Port, a.Image)
+	line("Files", "in %s; answers in %s (no secrets)", dir, config.FileName)
+	return b.String()
+}
+
+// wrapIndented writes label and text as lines of at most width columns, the
+// text starting at summaryIndent on every line. A word too long for a line
+// (a long image name) is cut into pieces that each fill one.
+func wrapIndented(label, text string, width int) string {
+	var b strings.Builder
+	pad := strings.Repeat(" ", summaryIndent)
+	room := max(width-summaryIndent, 10)
+	cur := label + strings.Repeat(" ", max(1, summaryIndent-utf8.RuneCountInString(label)))
+	used := 0 // columns of text on the current line
+	flush := func() {
+		b.WriteString(strings.TrimRight(cur, " ") + "\n")
+		cur, used = pad, 0
 	}
+	for _, w := range strings.Fields(text) {
+		runes := []rune(w)
+		if used > 0 && used+1+len(runes) > room {
+			flush()
+		}
+		for len(runes) > room {
+			if used > 0 {
+				flush()
+			}
+			cur += string(runes[:room])
+			runes = runes[room:]
+			used = room
+			flush()
+		}
+		if len(runes) == 0 {
+			continue
+		}
+		if used > 0 {
+			cur += " "
+			used++
+		}
+		cur += string(runes)
+		used += len(runes)
+	}
+	flush()
 	return b.String()
 }
 
@@ -65,6 +119,6 @@ func passwordPlan(p Password, res Result) string {
 	case res.Rerun && !res.Force:
 		return "keeping its password"
 	default:
-		return "with a generated password"
+		return "with a password paxsetup makes and shows once"
 	}
 }

@@ -125,7 +125,7 @@ func TestInitSelfSignedEndToEnd(t *testing.T) {
 		t.Fatalf("init exited %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	endpoint := "https://" + e2eHost + ":" + strconv.Itoa(port)
-	for _, want := range []string{"Endpoint:     " + endpoint, filepath.Join(dir, "certs", "chain.pem"), "admin (read-write)"} {
+	for _, want := range []string{"Endpoint:     " + endpoint, filepath.Join(dir, "certs", "chain.pem"), "Username:     spectro, the second login", "the registry gives every user the same rights"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("init output lacks %q:\n%s", want, r.stdout)
 		}

@@ -69,7 +69,9 @@ type Palette struct {
 	CAFile             string
 	CredentialsFile    string // where generated passwords are saved
 	AdminInCredentials bool   // the admin's password is in CredentialsFile
-	GeneratedPassword  map[string]string
+	// ReaderInCredentials: the second user's password is in CredentialsFile.
+	ReaderInCredentials bool
+	GeneratedPassword   map[string]string
 }
 
 // Render returns the Palette instructions as text.

@@ -78,7 +78,8 @@ type Options struct {
 	// admin, in a setup).
 	User, Password string
 	// ReaderUser and ReaderPassword, when set, must be able to read the
-	// catalog too (the read-only user).
+	// catalog too (a setup's second login, for Palette and other readers).
+	// Run also finds out whether the registry lets it write.
 	ReaderUser, ReaderPassword string
 	// HtpasswdFile is the registry's htpasswd file when it is on this host:
 	// a refused login is then explained from its entry for the user.

@@ -61,8 +61,9 @@ to answer (polling every 50 ms while nothing listens), then checks:
   catalog as USER     the admin, and the second user, can read the catalog
   write as USER       whether the registry lets the second user write: it
                       starts a blob upload in a scratch repository and
-                      cancels it at once (nothing is stored); a warning
-                      when it may, since the registry enforces no roles
+                      cancels it at once (no blob, manifest or tag is
+                      stored); a warning when it may: the registry
+                      enforces no roles
   security headers    X-Content-Type-Options, X-Frame-Options,
                       Strict-Transport-Security
 

@@ -25,7 +25,8 @@ const (
 )
 
 // Names of the checks, in the order Run makes them. A login check is named
-// CheckCatalogAs + the user.
+// CheckCatalogAs + the user; the second user's write probe CheckWriteAs +
+// the user.
 const (
 	CheckEndpoint     = "endpoint"
 	CheckTCP          = "tcp"
@@ -37,6 +38,7 @@ const (
 	CheckHealth       = "health"
 	CheckAuthRequired = "auth required"
 	CheckCatalogAs    = "catalog as "
+	CheckWriteAs      = "write as "
 	CheckHeaders      = "security headers"
 )
 
@@ -107,7 +109,8 @@ func (o Options) now() time.Time {
 // TCP connection, the TLS handshake and the certificate (trusted by the
 // given CA, covering the name used, days left, and whether the system trust
 // store trusts it too), /health, that the catalog asks for credentials, that
-// each given user can read it, and the security headers. It stops at the
+// each given user can read it, whether the registry lets the second user
+// write (checkWrite), and the security headers. It stops at the
 // first failure that makes later checks meaningless, so the first failed
 // check is the cause.
 func Run(ctx context.Context, opts Options) Report {
@@ -153,7 +156,9 @@ func Run(ctx context.Context, opts Options) Report {
 		add(r.checkLogin(ctx, opts.User, opts.Password))
 	}
 	if opts.ReaderUser != "" && opts.ReaderUser != opts.User {
-		add(r.checkLogin(ctx, opts.ReaderUser, opts.ReaderPassword))
+		if add(r.checkLogin(ctx, opts.ReaderUser, opts.ReaderPassword)) {
+			add(r.checkWrite(ctx, opts.ReaderUser, opts.ReaderPassword))
+		}
 	}
 	add(r.checkHeaders(noCreds))
 	return rep

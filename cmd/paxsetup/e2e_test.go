@@ -128,7 +128,9 @@ func TestInitSelfSignedEndToEnd(t *testing.T) {
 		t.Fatalf("init exited %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	endpoint := "https://" + e2eHost + ":" + strconv.Itoa(port)
-	for _, want := range []string{"Endpoint:     " + endpoint, filepath.Join(dir, "certs", "chain.pem"), "Username:     spectro, the second login", "the registry gives every user the same rights"} {
+	for _, want := range []string{"Endpoint:     " + endpoint, filepath.Join(dir, "certs", "chain.pem"), "Username:     spectro, the second login", "the registry gives every user the same rights",
+		"--cert-dir " + filepath.Join(dir, "certs", "client"), "sudo paxsetup trust --dir " + dir + "\n",
+		"Check it any time with: paxsetup verify --dir " + dir} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("init output lacks %q:\n%s", want, r.stdout)
 		}
@@ -212,10 +214,25 @@ func TestInitSelfSignedEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("client cert dir holds only the CA", func(t *testing.T) {
+		entries, err := os.ReadDir(filepath.Join(dir, "certs", "client"))
+		if err != nil || len(entries) != 1 || entries[0].Name() != "ca.crt" {
+			t.Fatalf("certs/client = %v (%v), want ca.crt alone", entries, err)
+		}
+		got := readAllCerts(t, filepath.Join(dir, "certs", "client", "ca.crt"))
+		if len(got) != 1 || !got[0].Equal(readCert(t, caFile)) {
+			t.Errorf("certs/client/ca.crt is not the setup's CA")
+		}
+		data, _ := os.ReadFile(filepath.Join(dir, "certs", "client", "ca.crt"))
+		if bytes.Contains(data, []byte("PRIVATE KEY")) {
+			t.Errorf("certs/client/ca.crt holds a key")
+		}
+	})
+
 	t.Run("file modes", func(t *testing.T) {
 		for rel, want := range map[string]os.FileMode{
 			"certs/ca.key": 0o600, "certs/tls.key": 0o600, "auth/htpasswd-basic": 0o600,
-			"certs/ca.crt": 0o644, "certs/tls.crt": 0o644, "certs/chain.pem": 0o644, config.FileName: 0o644,
+			"certs/ca.crt": 0o644, "certs/client/ca.crt": 0o644, "certs/tls.crt": 0o644, "certs/chain.pem": 0o644, config.FileName: 0o644,
 		} {
 			fi, err := os.Stat(filepath.Join(dir, rel))
 			if err != nil {

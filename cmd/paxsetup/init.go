@@ -182,6 +182,7 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 	if res.Plan != nil {
 		return printPlan(opts, a, res)
 	}
+	res.Palette.DirArg = dirArg(f, opts.Dir)
 	text, err := res.Palette.Render()
 	if err != nil {
 		return err

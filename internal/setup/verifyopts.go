@@ -103,13 +103,14 @@ func checkReader(ctx context.Context, opts Options, vopts verify.Options, genera
 // PaletteFor is what the operator enters in Palette for the setup in dir.
 func PaletteFor(dir string, a config.Answers, generated map[string]string) templates.Palette {
 	p := templates.Palette{
-		TLS:        templates.FromAnswers(a).TLS,
-		Endpoint:   Endpoint(a),
-		HostPort:   HostPort(a),
-		AdminUser:  a.AdminUser,
-		ReaderUser: a.ReaderUser,
-		ChainFile:  filepath.Join(dir, "certs", "chain.pem"),
-		CAFile:     filepath.Join(dir, "certs", "ca.crt"),
+		TLS:           templates.FromAnswers(a).TLS,
+		Endpoint:      Endpoint(a),
+		HostPort:      HostPort(a),
+		AdminUser:     a.AdminUser,
+		ReaderUser:    a.ReaderUser,
+		ChainFile:     filepath.Join(dir, "certs", "chain.pem"),
+		CAFile:        filepath.Join(dir, "certs", "ca.crt"),
+		ClientCertDir: ClientCertDir(dir),
 	}
 	_, p.AdminInCredentials = LoadCredentials(dir, a.AdminUser)
 	_, p.ReaderInCredentials = LoadCredentials(dir, a.ReaderUser)

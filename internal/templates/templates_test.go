@@ -16,6 +16,8 @@ func TestPaletteRender(t *testing.T) {
 		ReaderUser:          "spectro",
 		ChainFile:           "/srv/pax/certs/chain.pem",
 		CAFile:              "/srv/pax/certs/ca.crt",
+		ClientCertDir:       "/srv/pax/certs/client",
+		DirArg:              " --dir '/srv/pax setup'",
 		CredentialsFile:     "/srv/pax/credentials",
 		AdminInCredentials:  true,
 		ReaderInCredentials: true,
@@ -35,6 +37,9 @@ func TestPaletteRender(t *testing.T) {
 		"Password:     spectro's: in /srv/pax/credentials",
 		"spectro registry login registry.local:18443",
 		"/etc/docker/certs.d/registry.local:18443/ca.crt",
+		"--cert-dir /srv/pax/certs/client (ca.crt only, no keys)",
+		"sudo paxsetup trust --dir '/srv/pax setup'\n",
+		"Check it any time with: paxsetup verify --dir '/srv/pax setup'",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

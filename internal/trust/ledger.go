@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/paxsetup/paxsetup/internal/fsutil"
 )
@@ -82,6 +83,27 @@ func (l *Ledger) save() error {
 
 func (l *Ledger) find(path string) int {
 	return slices.IndexFunc(l.Entries, func(e LedgerEntry) bool { return e.Path == path })
+}
+
+// handOver gives folders trust created, deepest first, to an entry whose
+// file lies under the first of them, so that they are removed with that
+// entry's file once empty. With no such entry the folders hold only what
+// trust did not write, and stay.
+func (l *Ledger) handOver(dirs []string) {
+	for i := range l.Entries {
+		if strings.HasPrefix(l.Entries[i].Path, dirs[0]+string(filepath.Separator)) {
+			for _, d := range dirs {
+				if !slices.Contains(l.Entries[i].Dirs, d) {
+					l.Entries[i].Dirs = append(l.Entries[i].Dirs, d)
+				}
+			}
+			// Deepest first.
+			slices.SortStableFunc(l.Entries[i].Dirs, func(a, b string) int {
+				return strings.Count(b, string(filepath.Separator)) - strings.Count(a, string(filepath.Separator))
+			})
+			return
+		}
+	}
 }
 
 func hashOf(data []byte) string {
@@ -171,9 +193,14 @@ func (l *Ledger) remove(s Step) (handled bool, outcome string, err error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return true, outcome, withRootHint(err)
 	}
+	l.Entries = slices.Delete(l.Entries, i, i+1)
 	if !kept {
-		for _, d := range e.Dirs {
+		for j, d := range e.Dirs {
 			if entries, err := os.ReadDir(d); err != nil || len(entries) > 0 {
+				// Still holds other files: a folder trust created for
+				// several of them (certs.d itself) goes with the last
+				// one, so hand the rest to another entry under it.
+				l.handOver(e.Dirs[j:])
 				break
 			}
 			if err := os.Remove(d); err != nil {
@@ -181,6 +208,5 @@ func (l *Ledger) remove(s Step) (handled bool, outcome string, err error) {
 			}
 		}
 	}
-	l.Entries = slices.Delete(l.Entries, i, i+1)
 	return true, outcome, withRootHint(l.save())
 }

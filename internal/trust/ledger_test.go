@@ -198,3 +198,31 @@ func TestUnrecordedRemoval(t *testing.T) {
 		t.Errorf("a file that is not this CA was removed")
 	}
 }
+
+// TestLedgerRemovesSharedFolders: certs.d, made by trust for the first
+// address, goes with the last one.
+func TestLedgerRemovesSharedFolders(t *testing.T) {
+	ctx := context.Background()
+	ca := []*x509.Certificate{testCA(t, "paxsetup CA")}
+	root := fakeRoot(t, "etc")
+	before := tree(t, root)
+	ledgerPath := filepath.Join(t.TempDir(), "trust-installed.json")
+	opts := Options{Root: root, CA: ca, Hosts: []string{"r.test", "10.0.0.5", "other.test"}, Port: 443, Targets: []Target{Docker, Spectro}}
+	for _, uninstall := range []bool{false, true} {
+		opts.Uninstall = uninstall
+		steps, err := NewPlan(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := LoadLedger(ledgerPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ApplyRecorded(ctx, steps, nil, l, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := tree(t, root); !maps.Equal(before, after) {
+		t.Errorf("after install and uninstall:\nbefore %v\nafter  %v", before, after)
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
+	"github.com/paxsetup/paxsetup/internal/verify"
 )
 
 const (
@@ -125,7 +128,9 @@ func TestInitSelfSignedEndToEnd(t *testing.T) {
 		t.Fatalf("init exited %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	endpoint := "https://" + e2eHost + ":" + strconv.Itoa(port)
-	for _, want := range []string{"Endpoint:     " + endpoint, filepath.Join(dir, "certs", "chain.pem"), "admin (read-write)"} {
+	for _, want := range []string{"Endpoint:     " + endpoint, filepath.Join(dir, "certs", "chain.pem"), "Username:     spectro, the second login", "the registry gives every user the same rights",
+		"--cert-dir " + filepath.Join(dir, "certs", "client"), "sudo paxsetup trust --dir " + dir + "\n",
+		"Check it any time with: paxsetup verify --dir " + dir} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("init output lacks %q:\n%s", want, r.stdout)
 		}
@@ -209,10 +214,25 @@ func TestInitSelfSignedEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("client cert dir holds only the CA", func(t *testing.T) {
+		entries, err := os.ReadDir(filepath.Join(dir, "certs", "client"))
+		if err != nil || len(entries) != 1 || entries[0].Name() != "ca.crt" {
+			t.Fatalf("certs/client = %v (%v), want ca.crt alone", entries, err)
+		}
+		got := readAllCerts(t, filepath.Join(dir, "certs", "client", "ca.crt"))
+		if len(got) != 1 || !got[0].Equal(readCert(t, caFile)) {
+			t.Errorf("certs/client/ca.crt is not the setup's CA")
+		}
+		data, _ := os.ReadFile(filepath.Join(dir, "certs", "client", "ca.crt"))
+		if bytes.Contains(data, []byte("PRIVATE KEY")) {
+			t.Errorf("certs/client/ca.crt holds a key")
+		}
+	})
+
 	t.Run("file modes", func(t *testing.T) {
 		for rel, want := range map[string]os.FileMode{
 			"certs/ca.key": 0o600, "certs/tls.key": 0o600, "auth/htpasswd-basic": 0o600,
-			"certs/ca.crt": 0o644, "certs/tls.crt": 0o644, "certs/chain.pem": 0o644, config.FileName: 0o644,
+			"certs/ca.crt": 0o644, "certs/client/ca.crt": 0o644, "certs/tls.crt": 0o644, "certs/chain.pem": 0o644, config.FileName: 0o644,
 		} {
 			fi, err := os.Stat(filepath.Join(dir, rel))
 			if err != nil {
@@ -308,6 +328,61 @@ func TestInitSelfSignedEndToEnd(t *testing.T) {
 	if !strings.Contains(r.stdout, "catalog as admin") {
 		t.Errorf("verify did not check the admin login (it can read the saved password file):\n%s", r.stdout)
 	}
+
+	// The stand-in, like the vendor's registry, lets every user push: verify
+	// must find that out and say so, and leave nothing behind.
+	t.Run("verify finds the second user can write", func(t *testing.T) {
+		if !strings.Contains(r.stdout, "write as spectro") || !strings.Contains(r.stdout, verify.CanWrite) {
+			t.Errorf("verify text lacks the write warning:\n%s", r.stdout)
+		}
+		j := runBinary(t, nil, "verify", "--dir", dir, "--output", "json")
+		if j.code != 0 {
+			t.Fatalf("verify --output json exited %d\n%s%s", j.code, j.stdout, j.stderr)
+		}
+		var rep verify.Report
+		if err := json.Unmarshal([]byte(j.stdout), &rep); err != nil {
+			t.Fatalf("verify --output json: %v\n%s", err, j.stdout)
+		}
+		c, ok := rep.Find(verify.CheckWriteAs + "spectro")
+		if !ok || c.Status != verify.Warn || !strings.Contains(c.Detail, verify.CanWrite) || !strings.Contains(c.Detail, "cancelled at once") {
+			t.Errorf("json write check = %+v (found %v), want a warning that the upload was cancelled", c, ok)
+		}
+
+		req, err := http.NewRequest(http.MethodGet, endpoint+"/v1/_catalog", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth("admin", adminPW)
+		resp, err := byName.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var cat struct{ Repositories []string }
+		if err := json.NewDecoder(resp.Body).Decode(&cat); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("catalog: %d %v", resp.StatusCode, err)
+		}
+		if slices.Contains(cat.Repositories, verify.ScratchRepo) {
+			t.Errorf("the catalog lists the scratch repository after verify: %v", cat.Repositories)
+		}
+		// On disk: no data, manifest, layer link or live upload. The
+		// registry keeps only the upload's hash state (write.go says why).
+		scratch := 0
+		filepath.WalkDir(filepath.Join(dir, "data"), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !strings.Contains(p, verify.ScratchRepo) {
+				return nil
+			}
+			scratch++
+			base := filepath.Base(p)
+			if !d.IsDir() && !strings.Contains(p, "/hashstates/") || base == "_manifests" || base == "_layers" {
+				t.Errorf("verify left more than a hash state behind: %s", p)
+			}
+			return nil
+		})
+		if scratch == 0 {
+			t.Errorf("no trace of the probe's upload on disk: did verify probe at all?")
+		}
+	})
 
 	t.Run("re-run keeps certificate, passwords and container", func(t *testing.T) {
 		before := readFiles(t, dir, "certs/tls.crt", "certs/ca.crt", "auth/htpasswd-basic")

@@ -92,10 +92,10 @@ once the new one answers.`,
 	fl.StringVar(&opts.Flags.ImageArchive, "image-archive", "", "load the image from a `docker save` tarball (plain or gzip) first, for air-gapped hosts; it must hold --image")
 	fl.StringVar(&opts.Flags.Bind, "bind", "", "host address to publish the port on, e.g. 10.0.0.5 (default all addresses)")
 	fl.StringVar(&opts.Flags.Name, "name", d.Name, "container name")
-	fl.StringVar(&opts.Flags.AdminUser, "admin-user", d.AdminUser, "the read-write user")
-	fl.StringVar(&opts.Flags.ReaderUser, "reader-user", d.ReaderUser, "the read-only user")
+	fl.StringVar(&opts.Flags.AdminUser, "admin-user", d.AdminUser, "the operator's login (the registry gives every user the same rights: pull, push, overwrite tags)")
+	fl.StringVar(&opts.Flags.ReaderUser, "reader-user", d.ReaderUser, "a second login for Palette and other readers, so the admin password never leaves the operator (not read-only: the registry gives every user the same rights)")
 	fl.StringVar(&opts.Flags.AdminPasswordFile, "admin-password-file", "", "file holding the admin's password (or env PAXSETUP_ADMIN_PASSWORD)")
-	fl.StringVar(&opts.Flags.ReaderPasswordFile, "reader-password-file", "", "file holding the read-only user's password (or env PAXSETUP_READER_PASSWORD)")
+	fl.StringVar(&opts.Flags.ReaderPasswordFile, "reader-password-file", "", "file holding the second user's password (or env PAXSETUP_READER_PASSWORD)")
 	fl.StringVar(&opts.Flags.Storage, "storage", d.Storage, "pack storage: filesystem (under <dir>/data), inmemory (lost on restart: tests only) or s3 (with the --s3-* flags)")
 	addModeFlags(fl, opts)
 	fl.IntVar(&opts.Flags.Days, "days", d.Days, "server certificate validity in days")
@@ -182,6 +182,7 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 	if res.Plan != nil {
 		return printPlan(opts, a, res)
 	}
+	res.Palette.DirArg = dirArg(f, opts.Dir)
 	text, err := res.Palette.Render()
 	if err != nil {
 		return err

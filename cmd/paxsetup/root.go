@@ -11,6 +11,8 @@ import (
 
 	"github.com/fatih/color"
 	"github.com/spf13/cobra"
+
+	"github.com/paxsetup/paxsetup/internal/templates"
 )
 
 // Exit codes, documented in the README and in `paxsetup --help`.
@@ -110,6 +112,21 @@ func defaultDir(f *Factory) string {
 		return "paxsetup"
 	}
 	return filepath.Join(home, ".local", "share", "paxsetup")
+}
+
+// dirArg is " --dir DIR" for commands printed for the operator to run, or
+// "" when dir is the default folder those commands use anyway.
+func dirArg(f *Factory, dir string) string {
+	abs := func(p string) string {
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+		return filepath.Clean(p)
+	}
+	if abs(dir) == abs(defaultDir(f)) {
+		return ""
+	}
+	return " --dir " + templates.ShellQuote(abs(dir))
 }
 
 // usageError is a mistake in how paxsetup was called.

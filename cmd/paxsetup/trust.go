@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -51,9 +52,14 @@ host's clients of the registry look for it, so they stop failing with
            then its update command (update-ca-certificates, update-ca-trust,
            trust extract-compat)
 
---host and --port default to the setup's. --dry-run prints what would be
-written and run; --uninstall removes what trust installed. Run it on every
-machine that pulls from the registry (as root).`,
+--host defaults to every name and IP address the setup's server certificate
+covers (Docker looks for the CA under the address exactly as the client
+spells it, so reaching the registry by IP needs its own folder), --port to
+the setup's. --dry-run prints what would be written and run. What trust
+writes is recorded in <dir>/trust-installed.json, and --uninstall removes
+exactly that: files still holding what trust wrote (a file trust replaced
+gets its old content back), and the folders trust created, once empty.
+Run it on every machine that pulls from the registry (as root).`,
 		Example: `  sudo paxsetup trust
   sudo paxsetup trust --host registry.example.com --port 443 --ca-file ca.crt --target docker,spectro
   paxsetup trust --dry-run
@@ -70,7 +76,7 @@ machine that pulls from the registry (as root).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.CAFile, "ca-file", "", "the CA certificate(s) to trust, PEM (default <dir>/certs/ca.crt)")
-	fl.StringArrayVar(&opts.Hosts, "host", nil, "the registry's name as clients write it, repeatable (default: the setup's host)")
+	fl.StringArrayVar(&opts.Hosts, "host", nil, "the registry's name or IP as clients write it, repeatable (default: every name and IP of the setup's server certificate)")
 	fl.IntVar(&opts.Port, "port", 0, "the registry's port (default: the setup's, else 443)")
 	fl.StringSliceVar(&opts.Targets, "target", []string{"docker", "spectro", "system"}, "where to install: docker, spectro, system (comma-separated or repeated)")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print what would be written and run, and change nothing")
@@ -90,7 +96,7 @@ func runTrust(ctx context.Context, opts *TrustOptions) error {
 	}
 	hosts, port := opts.Hosts, opts.Port
 	if len(hosts) == 0 && haveSetup {
-		hosts = []string{saved.Host}
+		hosts = certificateHosts(opts.Dir, saved.Host)
 	}
 	if len(hosts) == 0 {
 		return &wizard.FlagError{Flag: "host", Err: fmt.Errorf("no host name and no setup in %s: give the registry's name, e.g. --host registry.example.com", opts.Dir)}
@@ -129,14 +135,14 @@ func runTrust(ctx context.Context, opts *TrustOptions) error {
 	}
 
 	popts := trust.Options{Root: root, Hosts: hosts, Port: port, Targets: targets, Uninstall: opts.Uninstall}
-	if !opts.Uninstall {
-		caFile := opts.CAFile
-		if caFile == "" && haveSetup && saved.CAFile != "" {
-			caFile = saved.CAFile
+	if opts.Uninstall {
+		// Without a ledger entry (an install by an older paxsetup), a file
+		// goes only when it holds this CA.
+		if caFile := setupCAFile(opts, saved, haveSetup); caFile != "" {
+			popts.CA, _ = certgen.LoadCertificates(caFile)
 		}
-		if caFile == "" {
-			caFile = certgen.Files{Dir: filepath.Join(opts.Dir, "certs")}.CACert()
-		}
+	} else {
+		caFile := setupCAFile(opts, saved, haveSetup)
 		if popts.CA, err = certgen.LoadCertificates(caFile); err != nil {
 			hint := "run paxsetup certs gen (or init) first, or give --ca-file"
 			if opts.CAFile != "" {
@@ -168,7 +174,11 @@ func runTrust(ctx context.Context, opts *TrustOptions) error {
 		}
 		return nil
 	}
-	err = trust.Apply(ctx, steps, opts.Runner, func(s trust.Step) { fmt.Fprintln(out, doneLine(s)) })
+	ledger, err := trust.LoadLedger(filepath.Join(opts.Dir, TrustLedgerFile))
+	if err != nil {
+		return err
+	}
+	err = trust.ApplyRecorded(ctx, steps, opts.Runner, ledger, func(s trust.Step) { fmt.Fprintln(out, doneLine(s)) })
 	if err != nil {
 		return err
 	}
@@ -180,11 +190,59 @@ func runTrust(ctx context.Context, opts *TrustOptions) error {
 	return nil
 }
 
+// TrustLedgerFile, in the setup's folder, records what trust installed, so
+// that --uninstall removes exactly that (trust.Ledger).
+const TrustLedgerFile = "trust-installed.json"
+
+// setupCAFile is the CA trust installs: --ca-file, else the setup's.
+func setupCAFile(opts *TrustOptions, saved config.Answers, haveSetup bool) string {
+	if opts.CAFile != "" {
+		return opts.CAFile
+	}
+	if haveSetup && saved.CAFile != "" {
+		return saved.CAFile
+	}
+	return certgen.Files{Dir: filepath.Join(opts.Dir, "certs")}.CACert()
+}
+
+// certificateHosts are the names clients may use for the setup's registry:
+// its host first (it names the OS store's file), then every DNS name and IP
+// address of the server certificate, since Docker looks for the CA under
+// the address exactly as a client spells it. Wildcard names cannot name a
+// certs.d folder and are left out. Without a readable certificate (Let's
+// Encrypt keeps its own) it is the host alone.
+func certificateHosts(dir, host string) []string {
+	hosts := []string{host}
+	certs, err := certgen.LoadCertificates(certgen.Files{Dir: filepath.Join(dir, "certs")}.TLSCert())
+	if err != nil || len(certs) == 0 {
+		return hosts
+	}
+	for _, n := range certs[0].DNSNames {
+		if !strings.Contains(n, "*") && !slices.Contains(hosts, n) {
+			hosts = append(hosts, n)
+		}
+	}
+	for _, ip := range certs[0].IPAddresses {
+		if s := ip.String(); !slices.Contains(hosts, s) {
+			hosts = append(hosts, s)
+		}
+	}
+	return hosts
+}
+
 func doneLine(s trust.Step) string {
-	switch s.Kind {
-	case trust.WriteFile:
+	switch {
+	case s.Outcome == "kept":
+		return "kept    " + s.Path + " (not what trust wrote)"
+	case s.Outcome == "preexisting":
+		return "kept    " + s.Path + " (it was there before trust)"
+	case s.Outcome == "absent":
+		return "absent  " + s.Path
+	case s.Outcome == "restored":
+		return "restored " + s.Path + " (as it was before trust)"
+	case s.Kind == trust.WriteFile:
 		return "wrote   " + s.Path
-	case trust.RemoveFile:
+	case s.Kind == trust.RemoveFile:
 		return "removed " + s.Path
 	}
 	return "ran     " + strings.TrimPrefix(s.String(), "run ")

@@ -137,7 +137,7 @@ func runUsers(ctx context.Context, opts *UsersOptions) error {
 			if haveSetup && u == saved.AdminUser {
 				note = ", the setup's admin user"
 			} else if haveSetup && u == saved.ReaderUser {
-				note = ", the setup's read-only user"
+				note = ", the setup's second login (for Palette and other readers; same rights as every user)"
 			}
 			cost, _ := f.Cost(u)
 			fmt.Fprintf(out, "%s\t(bcrypt cost %d%s)\n", u, cost, note)
@@ -220,7 +220,7 @@ func runUsers(ctx context.Context, opts *UsersOptions) error {
 	fmt.Fprintf(out, done, user, path)
 	if opts.Action == "remove" && haveSetup && (user == saved.AdminUser || user == saved.ReaderUser) {
 		fmt.Fprintf(out, "note %q was the setup's %s user: paxsetup init would add it again; run init with --admin-user or --reader-user naming another user.\n",
-			user, map[bool]string{true: "admin", false: "read-only"}[user == saved.AdminUser])
+			user, map[bool]string{true: "admin", false: "second (reader)"}[user == saved.AdminUser])
 	}
 
 	if reg == nil {

@@ -29,7 +29,8 @@ type VerifyOptions struct {
 	User         string
 	PasswordFile string
 	// ReaderUser and ReaderPasswordFile name a second user that must be able
-	// to read the catalog; a setup's read-only user is checked by default.
+	// to read the catalog; a setup's second user (its login for Palette) is
+	// checked by default, and whether the registry lets it write.
 	ReaderUser         string
 	ReaderPasswordFile string
 	Insecure           bool
@@ -57,7 +58,12 @@ to answer (polling every 50 ms while nothing listens), then checks:
                       curl and the spectro CLI use it); a warning at most
   health              GET /health answers 200 {"status":"UP"}
   auth required       GET /v1/_catalog without credentials answers 401
-  catalog as USER     the admin, and the read-only user, can read the catalog
+  catalog as USER     the admin, and the second user, can read the catalog
+  write as USER       whether the registry lets the second user write: it
+                      starts a blob upload in a scratch repository and
+                      cancels it at once (no blob, manifest or tag is
+                      stored); a warning when it may: the registry
+                      enforces no roles
   security headers    X-Content-Type-Options, X-Frame-Options,
                       Strict-Transport-Security
 
@@ -92,8 +98,8 @@ Exit codes: 0 no check failed (warnings allowed); 3 a check failed;
 	fl.StringVar(&opts.CAFile, "ca-file", "", "PEM file of the CAs to trust (default: the setup's certs/ca.crt)")
 	fl.StringVar(&opts.User, "user", "", "user that must be able to read the catalog (default: the setup's admin)")
 	fl.StringVar(&opts.PasswordFile, "password-file", "", "file holding the user's password (or env PAXSETUP_PASSWORD)")
-	fl.StringVar(&opts.ReaderUser, "reader-user", "", "read-only user that must be able to read the catalog too (default: the setup's)")
-	fl.StringVar(&opts.ReaderPasswordFile, "reader-password-file", "", "file holding the read-only user's password (or env PAXSETUP_READER_PASSWORD)")
+	fl.StringVar(&opts.ReaderUser, "reader-user", "", "a second user that must be able to read the catalog too, and is probed for write access (default: the setup's second user)")
+	fl.StringVar(&opts.ReaderPasswordFile, "reader-password-file", "", "file holding the second user's password (or env PAXSETUP_READER_PASSWORD)")
 	fl.BoolVar(&opts.Insecure, "insecure", false, "do not verify the certificate (like Palette's Insecure Skip TLS Verify)")
 	fl.DurationVar(&opts.Timeout, "timeout", verify.DefaultTimeout, "how long to wait for the registry to answer")
 	fl.StringVar(&opts.Output, "output", "text", "text or json")

@@ -113,7 +113,7 @@ func (c *Client) pull(ctx context.Context, ref string, progress io.Writer) error
 	}
 	stream, err := c.api.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: auth})
 	if err != nil {
-		return fmt.Errorf("pull image %q: %w", ref, pullError(err))
+		return fmt.Errorf("pull image %q: %w%s", ref, pullError(err), airGapHint(ref))
 	}
 	defer stream.Close()
 	// Closing the stream is what unblocks a Decode waiting on a stalled
@@ -137,13 +137,22 @@ func (c *Client) pull(ctx context.Context, ref string, progress io.Writer) error
 			return fmt.Errorf("pull image %q: the engine stopped answering mid-pull (%w): check it with `docker info` and run again; layers already pulled are kept", ref, err)
 		}
 		if m.Error != nil && m.Error.Message != "" {
-			return fmt.Errorf("pull image %q: %w%s", ref, m.Error, authHint(m.Error.Message, ref))
+			return fmt.Errorf("pull image %q: %w%s%s", ref, m.Error, authHint(m.Error.Message, ref), airGapHint(ref))
 		}
 		if m.ErrorText != "" {
-			return fmt.Errorf("pull image %q: %s%s", ref, m.ErrorText, authHint(m.ErrorText, ref))
+			return fmt.Errorf("pull image %q: %s%s%s", ref, m.ErrorText, authHint(m.ErrorText, ref), airGapHint(ref))
 		}
 		display.show(m.Message)
 	}
+}
+
+// airGapHint is the way in for a host that cannot reach the image's
+// registry (air-gapped, or no credentials there): a tarball made where the
+// registry can be reached.
+func airGapHint(ref string) string {
+	return fmt.Sprintf("\nif this host cannot pull from that registry, load the image from a tarball instead: "+
+		"on a host that can, run `docker pull %s && docker save %s | gzip > spectro-registry.tar.gz`, "+
+		"copy the file here and run init again with --image-archive spectro-registry.tar.gz", ref, ref)
 }
 
 // pullError adds the way out to an engine refusing the pull outright.

@@ -93,8 +93,10 @@ func TestEnsureImage(t *testing.T) {
 		},
 		{
 			name: "error only as the legacy field", policy: PullAlways, wantPull: true,
-			stream:  []string{`{"error":"Get \"https://us-docker.pkg.dev/v2/\": dial tcp: lookup us-docker.pkg.dev: no such host"}`},
-			wantErr: "lookup us-docker.pkg.dev: no such host",
+			stream: []string{`{"error":"Get \"https://us-docker.pkg.dev/v2/\": dial tcp: lookup us-docker.pkg.dev: no such host"}`},
+			wantErr: "lookup us-docker.pkg.dev: no such host\nif this host cannot pull from that registry, load the image from a tarball instead: " +
+				"on a host that can, run `docker pull " + testImage + " && docker save " + testImage + " | gzip > spectro-registry.tar.gz`, " +
+				"copy the file here and run init again with --image-archive spectro-registry.tar.gz",
 		},
 		{
 			name: "stream cut short", policy: PullAlways, wantPull: true,

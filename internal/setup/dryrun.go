@@ -124,6 +124,12 @@ func writeModeFiles(ctx context.Context, l Layout, opts Options) error {
 	if err != nil {
 		return err
 	}
+	switch opts.Answers.Mode {
+	case config.ModeCustom, config.ModeSelfSigned:
+		if err := writeClientCA(l); err != nil {
+			return err
+		}
+	}
 	if templates.FromAnswers(opts.Answers).UsesConfigFile() {
 		return step(opts.Out, "registry config in config/"+templates.ConfigFileName, func() error { return writeRegistryConfig(l, opts) })
 	}

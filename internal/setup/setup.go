@@ -187,7 +187,7 @@ func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 		return res, err
 	}
 
-	if err := step(opts.Out, "read-only user "+a.ReaderUser, func() error {
+	if err := step(opts.Out, "second user "+a.ReaderUser, func() error {
 		return checkReader(ctx, opts, vopts, res.Generated)
 	}); err != nil {
 		return res, err

@@ -86,7 +86,7 @@ func userCredentials(dir, user string, given wizard.Password, generated map[stri
 	return "", "", nil
 }
 
-// checkReader proves the read-only user can log in too.
+// checkReader proves the second user (the login for Palette) can log in too.
 func checkReader(ctx context.Context, opts Options, vopts verify.Options, generated map[string]string) error {
 	user, pw, err := userCredentials(opts.Dir, opts.Answers.ReaderUser, opts.ReaderPassword, generated)
 	if err != nil || user == "" {
@@ -103,16 +103,18 @@ func checkReader(ctx context.Context, opts Options, vopts verify.Options, genera
 // PaletteFor is what the operator enters in Palette for the setup in dir.
 func PaletteFor(dir string, a config.Answers, generated map[string]string) templates.Palette {
 	p := templates.Palette{
-		TLS:        templates.FromAnswers(a).TLS,
-		Endpoint:   Endpoint(a),
-		HostPort:   HostPort(a),
-		AdminUser:  a.AdminUser,
-		ReaderUser: a.ReaderUser,
-		ChainFile:  filepath.Join(dir, "certs", "chain.pem"),
-		CAFile:     filepath.Join(dir, "certs", "ca.crt"),
+		TLS:           templates.FromAnswers(a).TLS,
+		Endpoint:      Endpoint(a),
+		HostPort:      HostPort(a),
+		AdminUser:     a.AdminUser,
+		ReaderUser:    a.ReaderUser,
+		ChainFile:     filepath.Join(dir, "certs", "chain.pem"),
+		CAFile:        filepath.Join(dir, "certs", "ca.crt"),
+		ClientCertDir: ClientCertDir(dir),
 	}
 	_, p.AdminInCredentials = LoadCredentials(dir, a.AdminUser)
-	if p.AdminInCredentials || len(generated) > 0 {
+	_, p.ReaderInCredentials = LoadCredentials(dir, a.ReaderUser)
+	if p.AdminInCredentials || p.ReaderInCredentials || len(generated) > 0 {
 		p.CredentialsFile = filepath.Join(dir, CredentialsFile)
 	}
 	p.GeneratedPassword = generated

@@ -60,16 +60,23 @@ var paletteTmpl = template.Must(template.New("palette").Parse(paletteText))
 type Palette struct {
 	// TLS is how the registry gets its certificate; empty means
 	// TLSCertificate, whose chain the operator uploads.
-	TLS                TLS
-	Endpoint           string // https://host:port, as Palette wants it
-	HostPort           string // host:port, as the spectro CLI and docker want it
-	AdminUser          string
-	ReaderUser         string
-	ChainFile          string
-	CAFile             string
+	TLS        TLS
+	Endpoint   string // https://host:port, as Palette wants it
+	HostPort   string // host:port, as the spectro CLI and docker want it
+	AdminUser  string
+	ReaderUser string
+	ChainFile  string
+	CAFile     string
+	// ClientCertDir holds only ca.crt: skopeo's and podman's --cert-dir.
+	ClientCertDir string
+	// DirArg is " --dir DIR" (shell-quoted) when the setup is not in the
+	// default folder, so the printed commands work as they are.
+	DirArg             string
 	CredentialsFile    string // where generated passwords are saved
 	AdminInCredentials bool   // the admin's password is in CredentialsFile
-	GeneratedPassword  map[string]string
+	// ReaderInCredentials: the second user's password is in CredentialsFile.
+	ReaderInCredentials bool
+	GeneratedPassword   map[string]string
 }
 
 // Render returns the Palette instructions as text.

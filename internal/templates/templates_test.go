@@ -10,15 +10,18 @@ const defaultConfigPath = "../testregistry/config.yml"
 
 func TestPaletteRender(t *testing.T) {
 	p := Palette{
-		Endpoint:           "https://registry.local:18443",
-		HostPort:           "registry.local:18443",
-		AdminUser:          "admin",
-		ReaderUser:         "spectro",
-		ChainFile:          "/srv/pax/certs/chain.pem",
-		CAFile:             "/srv/pax/certs/ca.crt",
-		CredentialsFile:    "/srv/pax/credentials",
-		AdminInCredentials: true,
-		GeneratedPassword:  map[string]string{"admin": "s3cret-admin-pw"},
+		Endpoint:            "https://registry.local:18443",
+		HostPort:            "registry.local:18443",
+		AdminUser:           "admin",
+		ReaderUser:          "spectro",
+		ChainFile:           "/srv/pax/certs/chain.pem",
+		CAFile:              "/srv/pax/certs/ca.crt",
+		ClientCertDir:       "/srv/pax/certs/client",
+		DirArg:              " --dir '/srv/pax setup'",
+		CredentialsFile:     "/srv/pax/credentials",
+		AdminInCredentials:  true,
+		ReaderInCredentials: true,
+		GeneratedPassword:   map[string]string{"admin": "s3cret-admin-pw"},
 	}
 	out, err := p.Render()
 	if err != nil {
@@ -26,24 +29,29 @@ func TestPaletteRender(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Endpoint:     https://registry.local:18443",
-		"admin (read-write), or spectro (read-only)",
+		"Username:     spectro, the second login: for Palette and other readers, so the\n                admin password (admin) never leaves the operator",
+		"the registry gives every user the same rights",
+		"spectro is not read-only",
 		"upload /srv/pax/certs/chain.pem",
 		"admin: s3cret-admin-pw",
-		"Password:     in /srv/pax/credentials",
+		"Password:     spectro's: in /srv/pax/credentials",
 		"spectro registry login registry.local:18443",
 		"/etc/docker/certs.d/registry.local:18443/ca.crt",
+		"--cert-dir /srv/pax/certs/client (ca.crt only, no keys)",
+		"sudo paxsetup trust --dir '/srv/pax setup'\n",
+		"Check it any time with: paxsetup verify --dir '/srv/pax setup'",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 
-	p.GeneratedPassword, p.CredentialsFile, p.AdminInCredentials = nil, "", false
+	p.GeneratedPassword, p.CredentialsFile, p.AdminInCredentials, p.ReaderInCredentials = nil, "", false, false
 	out, err = p.Render()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "Password:     the one you chose") {
+	if !strings.Contains(out, "Password:     spectro's: the one you chose") {
 		t.Errorf("the password line must point to the operator's own password:\n%s", out)
 	}
 	if strings.Contains(out, "Generated passwords") || strings.Contains(out, "s3cret") {

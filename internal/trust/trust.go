@@ -189,7 +189,8 @@ type Step struct {
 	Kind   StepKind `json:"kind"`
 	// Path is the file's full path, Root included.
 	Path string `json:"path,omitempty"`
-	// Data is what WriteFile writes (mode 0644).
+	// Data is what WriteFile writes (mode 0644); for RemoveFile, when set,
+	// the content a file must have to be removed without a ledger entry.
 	Data []byte `json:"-"`
 	// PruneDir makes RemoveFile also remove the file's folder once empty.
 	PruneDir bool `json:"-"`
@@ -198,6 +199,12 @@ type Step struct {
 	Root    string   `json:"root,omitempty"`
 	// Package provides Command, for the message when it is missing.
 	Package string `json:"-"`
+	// Outcome is set by Apply when a step did something else than its
+	// kind says: "restored" (a file trust had replaced got its old content
+	// back), "kept" (the file is not what trust wrote, so it stays),
+	// "preexisting" (the file held this CA before trust: it stays),
+	// "absent" (nothing to remove).
+	Outcome string `json:"-"`
 }
 
 // String describes the step for a plan or a dry run.
@@ -253,7 +260,7 @@ func NewPlan(opts Options) ([]Step, error) {
 			path := filepath.Join(root, store.Dir, anchorName(opts.Hosts[0], opts.Port)+store.Ext)
 			cmd := store.Update
 			if opts.Uninstall {
-				steps = append(steps, Step{Target: t, Kind: RemoveFile, Path: path})
+				steps = append(steps, Step{Target: t, Kind: RemoveFile, Path: path, Data: caData(opts.CA)})
 				if store.Refresh != nil {
 					cmd = store.Refresh
 				}
@@ -266,7 +273,7 @@ func NewPlan(opts Options) ([]Step, error) {
 		for _, addr := range Addresses(opts.Hosts, opts.Port) {
 			path := filepath.Join(root, certsDirs[t], addr, CAFileName)
 			if opts.Uninstall {
-				steps = append(steps, Step{Target: t, Kind: RemoveFile, Path: path, PruneDir: true})
+				steps = append(steps, Step{Target: t, Kind: RemoveFile, Path: path, PruneDir: true, Data: caData(opts.CA)})
 			} else {
 				steps = append(steps, Step{Target: t, Kind: WriteFile, Path: path, Data: data})
 			}
@@ -318,6 +325,15 @@ func (ExecRunner) Run(ctx context.Context, root string, argv []string) ([]byte, 
 // stops at the first failure; what was done before stays done, and running
 // the same plan again finishes the job.
 func Apply(ctx context.Context, steps []Step, r Runner, done func(Step)) error {
+	return ApplyRecorded(ctx, steps, r, nil, done)
+}
+
+// ApplyRecorded is Apply keeping l up to date: every file written is
+// recorded with what it takes to undo it, and a removal undoes exactly what
+// was recorded (see Ledger). A removal the ledger knows nothing of (an
+// install made before ledgers) removes the file only when it holds the
+// step's Data, when given, and its folder only once empty. l nil is Apply.
+func ApplyRecorded(ctx context.Context, steps []Step, r Runner, l *Ledger, done func(Step)) error {
 	if r == nil {
 		r = ExecRunner{}
 	}
@@ -325,7 +341,8 @@ func Apply(ctx context.Context, steps []Step, r Runner, done func(Step)) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := apply(ctx, s, r); err != nil {
+		var err error
+		if s, err = apply(ctx, s, r, l); err != nil {
 			return err
 		}
 		if done != nil {
@@ -335,50 +352,92 @@ func Apply(ctx context.Context, steps []Step, r Runner, done func(Step)) error {
 	return nil
 }
 
-func apply(ctx context.Context, s Step, r Runner) error {
+func caData(certs []*x509.Certificate) []byte {
+	if len(certs) == 0 {
+		return nil
+	}
+	return pemOf(certs)
+}
+
+func writeFile(s Step) error {
+	dir := filepath.Dir(s.Path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return withRootHint(fmt.Errorf("create %s: %w", dir, err))
+	}
+	return withRootHint(fsutil.WriteFileAtomic(s.Path, s.Data, FileMode))
+}
+
+func apply(ctx context.Context, s Step, r Runner, l *Ledger) (Step, error) {
 	switch s.Kind {
 	case WriteFile:
-		dir := filepath.Dir(s.Path)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return withRootHint(fmt.Errorf("create %s: %w", dir, err))
+		if l != nil {
+			return s, l.write(s)
 		}
-		return withRootHint(fsutil.WriteFileAtomic(s.Path, s.Data, FileMode))
+		return s, writeFile(s)
 	case RemoveFile:
-		if err := os.Remove(s.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return withRootHint(err)
-		}
-		if s.PruneDir {
-			// Only an empty folder goes: the operator may keep a client
-			// certificate next to ca.crt.
-			if entries, err := os.ReadDir(filepath.Dir(s.Path)); err == nil && len(entries) == 0 {
-				if err := os.Remove(filepath.Dir(s.Path)); err != nil {
-					return withRootHint(err)
-				}
+		if l != nil {
+			handled, outcome, err := l.remove(s)
+			if handled {
+				s.Outcome = outcome
+				return s, err
 			}
 		}
-		return nil
+		return s, removeUnrecorded(&s)
 	case RunCommand:
-		out, err := r.Run(ctx, s.Root, s.Command)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if errors.Is(err, exec.ErrNotFound) {
-			return fmt.Errorf("%s is not installed: install the %s package, then run this again", s.Command[0], s.Package)
-		}
-		msg := strings.TrimSpace(string(out))
-		if msg != "" {
-			msg = ":\n" + msg
-		}
-		err = fmt.Errorf("%s failed (%w)%s", strings.Join(s.Command, " "), err, msg)
-		if os.Geteuid() != 0 {
-			err = fmt.Errorf("%w\nrun this as root (sudo)", err)
-		}
-		return err
+		return s, run(ctx, s, r)
 	}
-	return fmt.Errorf("unknown step kind %q", s.Kind)
+	return s, fmt.Errorf("unknown step kind %q", s.Kind)
+}
+
+// removeUnrecorded removes a file no ledger knows of: only if it holds
+// s.Data (when set), and its folder once empty (PruneDir).
+func removeUnrecorded(s *Step) error {
+	cur, err := os.ReadFile(s.Path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		s.Outcome = "absent"
+		return nil
+	case err != nil:
+		return withRootHint(err)
+	case s.Data != nil && !bytes.Equal(cur, s.Data):
+		s.Outcome = "kept"
+		return nil
+	}
+	if err := os.Remove(s.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return withRootHint(err)
+	}
+	if s.PruneDir {
+		// Only an empty folder goes: the operator may keep a client
+		// certificate next to ca.crt.
+		if entries, err := os.ReadDir(filepath.Dir(s.Path)); err == nil && len(entries) == 0 {
+			if err := os.Remove(filepath.Dir(s.Path)); err != nil {
+				return withRootHint(err)
+			}
+		}
+	}
+	return nil
+}
+
+func run(ctx context.Context, s Step, r Runner) error {
+	out, err := r.Run(ctx, s.Root, s.Command)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if errors.Is(err, exec.ErrNotFound) {
+		return fmt.Errorf("%s is not installed: install the %s package, then run this again", s.Command[0], s.Package)
+	}
+	msg := strings.TrimSpace(string(out))
+	if msg != "" {
+		msg = ":\n" + msg
+	}
+	err = fmt.Errorf("%s failed (%w)%s", strings.Join(s.Command, " "), err, msg)
+	if os.Geteuid() != 0 {
+		err = fmt.Errorf("%w\nrun this as root (sudo)", err)
+	}
+	return err
 }
 
 // withRootHint names the fix for the usual cause: the folders and the

@@ -25,7 +25,8 @@ const (
 )
 
 // Names of the checks, in the order Run makes them. A login check is named
-// CheckCatalogAs + the user.
+// CheckCatalogAs + the user; the second user's write probe CheckWriteAs +
+// the user.
 const (
 	CheckEndpoint     = "endpoint"
 	CheckTCP          = "tcp"
@@ -37,6 +38,7 @@ const (
 	CheckHealth       = "health"
 	CheckAuthRequired = "auth required"
 	CheckCatalogAs    = "catalog as "
+	CheckWriteAs      = "write as "
 	CheckHeaders      = "security headers"
 )
 
@@ -78,7 +80,8 @@ type Options struct {
 	// admin, in a setup).
 	User, Password string
 	// ReaderUser and ReaderPassword, when set, must be able to read the
-	// catalog too (the read-only user).
+	// catalog too (a setup's second login, for Palette and other readers).
+	// Run also finds out whether the registry lets it write.
 	ReaderUser, ReaderPassword string
 	// HtpasswdFile is the registry's htpasswd file when it is on this host:
 	// a refused login is then explained from its entry for the user.
@@ -106,7 +109,8 @@ func (o Options) now() time.Time {
 // TCP connection, the TLS handshake and the certificate (trusted by the
 // given CA, covering the name used, days left, and whether the system trust
 // store trusts it too), /health, that the catalog asks for credentials, that
-// each given user can read it, and the security headers. It stops at the
+// each given user can read it, whether the registry lets the second user
+// write (checkWrite), and the security headers. It stops at the
 // first failure that makes later checks meaningless, so the first failed
 // check is the cause.
 func Run(ctx context.Context, opts Options) Report {
@@ -152,7 +156,9 @@ func Run(ctx context.Context, opts Options) Report {
 		add(r.checkLogin(ctx, opts.User, opts.Password))
 	}
 	if opts.ReaderUser != "" && opts.ReaderUser != opts.User {
-		add(r.checkLogin(ctx, opts.ReaderUser, opts.ReaderPassword))
+		if add(r.checkLogin(ctx, opts.ReaderUser, opts.ReaderPassword)) {
+			add(r.checkWrite(ctx, opts.ReaderUser, opts.ReaderPassword))
+		}
 	}
 	add(r.checkHeaders(noCreds))
 	return rep

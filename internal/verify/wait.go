@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -111,20 +110,7 @@ func retryableStatus(status int) bool {
 }
 
 func (r *runner) get(ctx context.Context, target, user, password string) answer {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return answer{err: err}
-	}
-	if user != "" {
-		req.SetBasicAuth(user, password)
-	}
-	resp, err := r.client.Do(req)
-	if err != nil {
-		return answer{err: err}
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return answer{status: resp.StatusCode, header: resp.Header, body: body, err: err, tls: resp.TLS}
+	return r.do(ctx, http.MethodGet, target, user, password)
 }
 
 // retryable reports whether waiting may fix err: the registry may still be

@@ -169,7 +169,7 @@ func Validate(a config.Answers) error {
 		return &FlagError{Flag: "reader-user", Err: err}
 	}
 	if a.AdminUser == a.ReaderUser {
-		return flagErr("reader-user", "the read-only user must differ from the admin user %q", a.AdminUser)
+		return flagErr("reader-user", "the second login must differ from the admin user %q", a.AdminUser)
 	}
 	if err := validateModes(a); err != nil {
 		return err

@@ -128,7 +128,7 @@ func TestInitSelfSignedEndToEnd(t *testing.T) {
 		t.Fatalf("init exited %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	endpoint := "https://" + e2eHost + ":" + strconv.Itoa(port)
-	for _, want := range []string{"Endpoint:     " + endpoint, filepath.Join(dir, "certs", "chain.pem"), "Username:     spectro, the second login", "the registry gives every user the same rights",
+	for _, want := range []string{"Endpoint:     " + endpoint, filepath.Join(dir, "certs", "chain.pem"), "Username:     spectro: the second login", "the registry gives every user the same rights",
 		"--cert-dir " + filepath.Join(dir, "certs", "client"), "sudo paxsetup trust --dir " + dir + "\n",
 		"Check it any time with: paxsetup verify --dir " + dir} {
 		if !strings.Contains(r.stdout, want) {

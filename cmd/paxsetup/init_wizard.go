@@ -87,7 +87,7 @@ func askInteractive(ctx context.Context, opts *InitOptions, eng dockerctl.API, a
 	}
 	res, err := flow.Ask(a, existing, admin, reader)
 	if errors.Is(err, wizard.ErrDeclined) && !opts.DryRun {
-		fmt.Fprintf(opts.IO.Out, "To see the plan as a docker run command: paxsetup init --dry-run%s\n", dirFlag(opts.Factory, opts.Dir))
+		fmt.Fprintf(opts.IO.Out, "To see the plan as a docker run command: paxsetup init --dry-run%s\n", dirArg(opts.Factory, opts.Dir))
 	}
 	if err != nil {
 		return res, err
@@ -111,23 +111,6 @@ func terminalWidth(out io.Writer) int {
 		}
 	}
 	return 0
-}
-
-// dirFlag is " --dir DIR" when dir is not the default setup folder, so
-// that a command shown to the operator works as shown.
-func dirFlag(f *Factory, dir string) string {
-	// PAXSETUP_DIR may be set in this shell only: the default is the one
-	// without it.
-	builtin := defaultDir(&Factory{Getenv: func(k string) string {
-		if k == "PAXSETUP_DIR" {
-			return ""
-		}
-		return f.Getenv(k)
-	}})
-	if filepath.Clean(dir) == filepath.Clean(builtin) {
-		return ""
-	}
-	return " --dir " + templates.ShellQuote(dir)
 }
 
 // describeSetup tells what an earlier run left: the container, the

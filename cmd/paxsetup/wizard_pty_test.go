@@ -222,13 +222,15 @@ func TestWizardTakingDefaults(t *testing.T) {
 	cli := dockerClient(t)
 	img := standInImage(t)
 	s := newWizardSetup(t, cli)
-	tm := startWizard(t, 80, 24, nil, append([]string{"init", "--host", "registry.local"}, s.flags(img)...)...)
+	tm := startWizard(t, 80, 24, nil, append([]string{"init"}, s.flags(img)...)...)
 	tm.Send(termtest.Enter) // pressed during the checks: must choose nothing
 
 	question(t, tm, qMode)
 	if rows := tm.Screen(); rowOf(rows, formBorder+" > Self-signed") < 0 {
 		t.Errorf("the mode question does not start on self-signed:\n%s", tm.ScreenString())
 	}
+	tm.Send(termtest.Enter)
+	question(t, tm, qHost) // this machine's name, offered
 	tm.Send(termtest.Enter)
 	question(t, tm, qSANs)
 	tm.Send(termtest.Enter)
@@ -267,7 +269,7 @@ func TestWizardTakingDefaults(t *testing.T) {
 		t.Errorf("PALETTE.txt:\n%s", palette)
 	}
 	want := newWizardSetup(t, cli)
-	yesRun(t, want, img, []string{"PAXSETUP_ADMIN_PASSWORD=" + adminPW, "PAXSETUP_READER_PASSWORD=" + readerPW}, "--host", "registry.local")
+	yesRun(t, want, img, []string{"PAXSETUP_ADMIN_PASSWORD=" + adminPW, "PAXSETUP_READER_PASSWORD=" + readerPW})
 	sameSetup(t, cli, s, want, map[string]string{"admin": adminPW, "spectro": readerPW})
 }
 

@@ -461,7 +461,7 @@ func TestPaletteRenderModes(t *testing.T) {
 		want     []string
 		wantNone []string
 	}{
-		{TLSCertificate, []string{"upload /srv/pax/certs/chain.pem", "/etc/docker/certs.d/registry.example.com:443/ca.crt"}, []string{"Insecure"}},
+		{TLSCertificate, []string{"upload /srv/pax/certs/chain.pem", "sudo paxsetup trust\n", "/etc/docker/certs.d/NAME:PORT/ca.crt", "e.g. registry.example.com:443"}, []string{"Insecure"}},
 		{TLSLetsEncrypt, []string{"publicly trusted", "spectro registry login registry.example.com:443"}, []string{"chain.pem", "ca.crt", "--insecure"}},
 		{TLSNone, []string{"Insecure Skip TLS Verify", "login --insecure registry.example.com:443", "insecure-registries"}, []string{"chain.pem", "ca.crt"}},
 	}

@@ -29,16 +29,17 @@ func TestPaletteRender(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Endpoint:     https://registry.local:18443",
-		"Username:     spectro, the second login: for Palette and other readers, so the\n                admin password (admin) never leaves the operator",
+		"Username:     spectro: the second login, for Palette and other readers,\n                so that admin's password stays with you",
 		"the registry gives every user the same rights",
-		"spectro is not read-only",
+		"not a\n                read-only login",
 		"upload /srv/pax/certs/chain.pem",
 		"admin: s3cret-admin-pw",
-		"Password:     spectro's: in /srv/pax/credentials",
+		"Password:     spectro's, in /srv/pax/credentials",
 		"spectro registry login registry.local:18443",
-		"/etc/docker/certs.d/registry.local:18443/ca.crt",
+		"/etc/docker/certs.d/NAME:PORT/ca.crt",
+		"e.g. registry.local:18443",
 		"--cert-dir /srv/pax/certs/client (ca.crt only, no keys)",
-		"sudo paxsetup trust --dir '/srv/pax setup'\n",
+		"this host:    sudo paxsetup trust --dir '/srv/pax setup'\n",
 		"Check it any time with: paxsetup verify --dir '/srv/pax setup'",
 	} {
 		if !strings.Contains(out, want) {
@@ -51,7 +52,12 @@ func TestPaletteRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "Password:     spectro's: the one you chose") {
+	for i, l := range strings.Split(out, "\n") {
+		if n := len([]rune(l)); n > 80 && !strings.Contains(l, "/srv/pax") {
+			t.Errorf("line %d is %d columns, more than a terminal's 80: %q", i, n, l)
+		}
+	}
+	if !strings.Contains(out, "Password:     spectro's, the one you chose") {
 		t.Errorf("the password line must point to the operator's own password:\n%s", out)
 	}
 	if strings.Contains(out, "Generated passwords") || strings.Contains(out, "s3cret") {

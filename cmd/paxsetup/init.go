@@ -335,13 +335,18 @@ func initPreflight(ctx context.Context, opts *InitOptions, eng dockerctl.API, a 
 	popts := preflight.FromAnswers(opts.Dir, a)
 	rep := preflight.Run(ctx, preflightDeps(opts.Factory, func(context.Context) (dockerctl.API, error) { return eng, nil }), popts)
 	out := opts.IO.Out
+	// Wrapped for the terminal, so that no word is cut at its edge.
+	width := terminalWidth(out)
+	if width == 0 {
+		width = 1 << 20
+	}
 	for _, c := range rep.Checks {
 		if c.Status == preflight.OK {
 			continue
 		}
-		fmt.Fprintf(out, "%s %s: %s\n", c.Status, c.Name, c.Detail)
+		fmt.Fprint(out, wizard.WrapIndented(string(c.Status), 5, c.Name+": "+c.Detail, width))
 		if c.Fix != "" {
-			fmt.Fprintf(out, "     fix: %s\n", c.Fix)
+			fmt.Fprint(out, wizard.WrapIndented("", 5, "fix: "+c.Fix, width))
 		}
 	}
 	for _, c := range rep.Failed() {

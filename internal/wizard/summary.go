@@ -27,7 +27,7 @@ func Summary(dir string, res Result, hostIPs []string, width int) string {
 	a := res.Answers
 	var b strings.Builder
 	line := func(label, format string, args ...any) {
-		b.WriteString(wrapIndented(label, fmt.Sprintf(format, args...), width))
+		b.WriteString(WrapIndented(label, summaryIndent, fmt.Sprintf(format, args...), width))
 	}
 	scheme := "https"
 	if a.Mode == config.ModeHTTP {
@@ -69,14 +69,15 @@ func Summary(dir string, res Result, hostIPs []string, width int) string {
 	return b.String()
 }
 
-// wrapIndented writes label and text as lines of at most width columns, the
-// text starting at summaryIndent on every line. A word too long for a line
-// (a long image name) is cut into pieces that each fill one.
-func wrapIndented(label, text string, width int) string {
+// WrapIndented writes label and text as lines of at most width columns, the
+// text starting at column indent on every line (after the label on the
+// first). A word too long for a line (a long image name) is cut into pieces
+// that each fill one.
+func WrapIndented(label string, indent int, text string, width int) string {
 	var b strings.Builder
-	pad := strings.Repeat(" ", summaryIndent)
-	room := max(width-summaryIndent, 10)
-	cur := label + strings.Repeat(" ", max(1, summaryIndent-utf8.RuneCountInString(label)))
+	pad := strings.Repeat(" ", indent)
+	room := max(width-indent, 10)
+	cur := label + strings.Repeat(" ", max(1, indent-utf8.RuneCountInString(label)))
 	used := 0 // columns of text on the current line
 	flush := func() {
 		b.WriteString(strings.TrimRight(cur, " ") + "\n")

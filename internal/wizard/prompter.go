@@ -96,7 +96,7 @@ func (p *HuhPrompter) run(f *huh.Form) error {
 			return ErrAborted
 		}
 	} else {
-		err = f.RunWithContext(ctx)
+		err = runSerial(ctx, f, p.In, p.Out)
 	}
 	if errors.Is(err, huh.ErrUserAborted) || ctx.Err() != nil {
 		return ErrAborted

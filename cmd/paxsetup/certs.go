@@ -14,11 +14,11 @@ import (
 	"github.com/fatih/color"
 	"github.com/spf13/cobra"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/hostinfo"
-	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
 // NewCmdCerts groups the certificate commands.
@@ -133,7 +133,7 @@ func runCertsGen(ctx context.Context, opts *CertsGenOptions) error {
 	}
 	out, err := filepath.Abs(out)
 	if err != nil {
-		return &wizard.FlagError{Flag: "out", Err: err}
+		return &answers.FlagError{Flag: "out", Err: err}
 	}
 
 	saved, haveSetup, err := config.LoadIfExists(opts.Dir)
@@ -150,26 +150,26 @@ func runCertsGen(ctx context.Context, opts *CertsGenOptions) error {
 		}
 	}
 	if host == "" {
-		return &wizard.FlagError{Flag: "host", Err: fmt.Errorf("no host name and no setup in %s: give the registry's name, e.g. --host registry.example.com", opts.Dir)}
+		return &answers.FlagError{Flag: "host", Err: fmt.Errorf("no host name and no setup in %s: give the registry's name, e.g. --host registry.example.com", opts.Dir)}
 	}
 	if err := certgen.ValidateHost(host); err != nil {
-		return &wizard.FlagError{Flag: "host", Err: err}
+		return &answers.FlagError{Flag: "host", Err: err}
 	}
 	for _, s := range sans {
 		if err := certgen.ValidateSAN(s); err != nil {
-			return &wizard.FlagError{Flag: "san", Err: err}
+			return &answers.FlagError{Flag: "san", Err: err}
 		}
 	}
 	if days <= 0 {
-		return &wizard.FlagError{Flag: "days", Err: fmt.Errorf("the validity must be at least 1 day (got %d); the default is %d", days, certgen.DefaultLeafDays)}
+		return &answers.FlagError{Flag: "days", Err: fmt.Errorf("the validity must be at least 1 day (got %d); the default is %d", days, certgen.DefaultLeafDays)}
 	}
 	keyType, err := certgen.ParseKeyType(opts.KeyType)
 	if err != nil {
-		return &wizard.FlagError{Flag: "key-type", Err: err}
+		return &answers.FlagError{Flag: "key-type", Err: err}
 	}
 	caKeyType, err := certgen.ParseKeyType(opts.CAKeyType)
 	if err != nil {
-		return &wizard.FlagError{Flag: "ca-key-type", Err: err}
+		return &answers.FlagError{Flag: "ca-key-type", Err: err}
 	}
 	// The setup's own certificate carries this machine's addresses, as init
 	// makes it, or the next init would refuse to keep it.
@@ -182,7 +182,7 @@ func runCertsGen(ctx context.Context, opts *CertsGenOptions) error {
 		for _, ip := range ips {
 			hostIPs = append(hostIPs, ip.String())
 		}
-		sans = wizard.Union(sans, hostIPs)
+		sans = answers.Union(sans, hostIPs)
 	}
 
 	newCA := !opts.SelfSigned && !fsutil.Exists(certgen.Files{Dir: out}.CAKey())
@@ -330,11 +330,11 @@ read; 2 invalid flags.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
 			if opts.Output != "text" && opts.Output != "json" {
-				return &wizard.FlagError{Flag: "output", Err: fmt.Errorf("%q: use text or json", opts.Output)}
+				return &answers.FlagError{Flag: "output", Err: fmt.Errorf("%q: use text or json", opts.Output)}
 			}
 			for _, h := range opts.Hosts {
 				if err := certgen.ValidateSAN(h); err != nil {
-					return &wizard.FlagError{Flag: "host", Err: err}
+					return &answers.FlagError{Flag: "host", Err: err}
 				}
 			}
 			if runF != nil {
@@ -368,13 +368,13 @@ func runCertsInspect(ctx context.Context, opts *CertsInspectOptions) error {
 	if opts.KeyFile != "" {
 		key, err := certgen.LoadPrivateKey(opts.KeyFile)
 		if err != nil {
-			return &wizard.FlagError{Flag: "key", Err: err}
+			return &answers.FlagError{Flag: "key", Err: err}
 		}
 		lo.Key = key.Public()
 	}
 	if opts.CAFile != "" {
 		if lo.Roots, err = certgen.LoadCertPool(opts.CAFile); err != nil {
-			return &wizard.FlagError{Flag: "ca-file", Err: err}
+			return &answers.FlagError{Flag: "ca-file", Err: err}
 		}
 	}
 	findings := certgen.Lint(chain, lo)

@@ -24,10 +24,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/hostinfo"
-	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
 // runPax runs paxsetup in-process without a terminal and returns its exit
@@ -413,7 +413,7 @@ func TestCertsGenFromSetup(t *testing.T) {
 	for _, ip := range ips {
 		sans = append(sans, ip.String())
 	}
-	sans = wizard.Union(a.SANs, sans)
+	sans = answers.Union(a.SANs, sans)
 	if err := certgen.CheckLeaf(filepath.Join(dir, "certs"), a.Host, sans, time.Now()); err != nil {
 		t.Errorf("init would not keep this certificate: %v", err)
 	}

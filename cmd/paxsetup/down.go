@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/setup"
-	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
 // DownOptions are the inputs of `paxsetup down`.
@@ -101,7 +101,7 @@ func runDown(ctx context.Context, opts *DownOptions) error {
 	out := opts.IO.Out
 	if len(ctrs) > 0 && !opts.Yes {
 		if !interactive {
-			return wizard.ErrNotInteractive
+			return answers.ErrNotInteractive
 		}
 		names := make([]string, len(ctrs))
 		for i, c := range ctrs {

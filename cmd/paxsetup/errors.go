@@ -8,6 +8,7 @@ import (
 	"github.com/fatih/color"
 	"github.com/spf13/cobra"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/setup"
 	"github.com/paxsetup/paxsetup/internal/wizard"
@@ -19,7 +20,7 @@ func reportError(f *Factory, cmd *cobra.Command, ctx context.Context, err error)
 	w := f.IO.ErrOut
 	red := color.New(color.FgRed, color.Bold).SprintFunc()
 	var ue *usageError
-	var fe *wizard.FlagError
+	var fe *answers.FlagError
 	switch {
 	case errors.Is(err, errCheckFailed):
 		return exitCheck
@@ -32,7 +33,7 @@ func reportError(f *Factory, cmd *cobra.Command, ctx context.Context, err error)
 		// Not an interruption: the operator read the plan and said No.
 		fmt.Fprintln(w, err)
 		return exitError
-	case errors.As(err, &fe) || errors.Is(err, wizard.ErrNotInteractive):
+	case errors.As(err, &fe) || errors.Is(err, answers.ErrNotInteractive):
 		// The message names the flag and the fix: one line is enough.
 		fmt.Fprintf(w, "%s %v\n", red("error:"), err)
 		return exitUsage

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/hostinfo"
@@ -115,18 +116,18 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 	if err != nil {
 		return err
 	}
-	src := wizard.Sources{Flags: opts.Flags, Changed: opts.Changed}
+	src := answers.Sources{Flags: opts.Flags, Changed: opts.Changed}
 	if ok {
 		src.Saved = &saved
 	}
 	if !opts.Changed("host") && src.Saved == nil {
 		if src.DefaultHost, err = hostinfo.FQDN(ctx); err != nil {
-			return &wizard.FlagError{Flag: "host", Err: fmt.Errorf("cannot tell this machine's name (%v): give --host", err)}
+			return &answers.FlagError{Flag: "host", Err: fmt.Errorf("cannot tell this machine's name (%v): give --host", err)}
 		}
 	}
-	a := wizard.Merge(src)
+	a := answers.Merge(src)
 	if !interactive {
-		if err := wizard.Validate(a); err != nil {
+		if err := answers.Validate(a); err != nil {
 			return err
 		}
 	}
@@ -249,7 +250,7 @@ func (b boolPtr) IsBoolFlag() bool { return true }
 func checkModeFlags(opts *InitOptions, a *config.Answers) error {
 	if opts.Changed("bcrypt-cost") {
 		if err := htpasswd.ValidateCost(opts.Flags.BcryptCost); err != nil {
-			return &wizard.FlagError{Flag: "bcrypt-cost", Err: errors.New(strings.TrimPrefix(err.Error(), "--bcrypt-cost "))}
+			return &answers.FlagError{Flag: "bcrypt-cost", Err: errors.New(strings.TrimPrefix(err.Error(), "--bcrypt-cost "))}
 		}
 	}
 	// Saved paths must still work when the next run starts elsewhere.
@@ -361,9 +362,9 @@ func initPreflight(ctx context.Context, opts *InitOptions, eng dockerctl.API, a 
 		// A check that a flag can fix is reported as that flag's error.
 		switch {
 		case isPort:
-			return &wizard.FlagError{Flag: "port", Err: fmt.Errorf("%w: %s", setup.ErrPortInUse, msg)}
+			return &answers.FlagError{Flag: "port", Err: fmt.Errorf("%w: %s", setup.ErrPortInUse, msg)}
 		case c.Name == preflight.CheckCertificate:
-			return &wizard.FlagError{Flag: "cert-file", Err: errors.New(msg)}
+			return &answers.FlagError{Flag: "cert-file", Err: errors.New(msg)}
 		}
 		return fmt.Errorf("preflight %s: %s", c.Name, msg)
 	}
@@ -372,7 +373,7 @@ func initPreflight(ctx context.Context, opts *InitOptions, eng dockerctl.API, a 
 
 // runInputs are what a run needs besides the answers.
 type runInputs struct {
-	admin, reader wizard.Password
+	admin, reader answers.Password
 	// hostIPs are always in the certificate, since clients on the site
 	// reach the registry by IP when DNS lacks the name. They are not saved
 	// with the answers: a replay on another host uses that host's.
@@ -385,10 +386,10 @@ type runInputs struct {
 func readRunInputs(f *Factory, a config.Answers) (runInputs, error) {
 	var in runInputs
 	var err error
-	if in.admin, err = wizard.ReadPassword("admin-password-file", a.AdminPasswordFile, wizard.EnvAdminPassword, a.AdminUser, f.Getenv); err != nil {
+	if in.admin, err = answers.ReadPassword("admin-password-file", a.AdminPasswordFile, answers.EnvAdminPassword, a.AdminUser, f.Getenv); err != nil {
 		return in, err
 	}
-	if in.reader, err = wizard.ReadPassword("reader-password-file", a.ReaderPasswordFile, wizard.EnvReaderPassword, a.ReaderUser, f.Getenv); err != nil {
+	if in.reader, err = answers.ReadPassword("reader-password-file", a.ReaderPasswordFile, answers.EnvReaderPassword, a.ReaderUser, f.Getenv); err != nil {
 		return in, err
 	}
 	ips, err := hostinfo.IPs()

@@ -13,6 +13,7 @@ import (
 	"github.com/fatih/color"
 	"golang.org/x/term"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
@@ -30,7 +31,7 @@ const PaletteFile = "PALETTE.txt"
 func notInteractiveError() error {
 	return fmt.Errorf("%w: for example `paxsetup init --yes --host registry.example.com` "+
 		"(passwords from --admin-password-file/--reader-password-file or PAXSETUP_ADMIN_PASSWORD/PAXSETUP_READER_PASSWORD, else generated)",
-		wizard.ErrNotInteractive)
+		answers.ErrNotInteractive)
 }
 
 // loadAnswers reads the answers to replay: --config when given, else the
@@ -52,7 +53,7 @@ func accessible(opts *InitOptions) bool {
 
 // askInteractive asks what no flag answered, shows the plan and asks to go on.
 func askInteractive(ctx context.Context, opts *InitOptions, eng dockerctl.API, a config.Answers, rerun bool,
-	admin, reader wizard.Password, hostIPs []string) (wizard.Result, error) {
+	admin, reader answers.Password, hostIPs []string) (wizard.Result, error) {
 	p := opts.Factory.Prompter
 	if p == nil {
 		p = &wizard.HuhPrompter{In: opts.IO.In, Out: opts.IO.Out, Accessible: accessible(opts), Context: ctx}
@@ -80,7 +81,7 @@ func askInteractive(ctx context.Context, opts *InitOptions, eng dockerctl.API, a
 		flow.PlanTitle = "Write the files and show the plan (dry run)?"
 	}
 	flow.Plan = func(res wizard.Result, width int) (string, error) {
-		if err := wizard.Validate(res.Answers); err != nil {
+		if err := answers.Validate(res.Answers); err != nil {
 			return "", err
 		}
 		return wizard.Summary(opts.Dir, res, hostIPs, width), nil
@@ -92,7 +93,7 @@ func askInteractive(ctx context.Context, opts *InitOptions, eng dockerctl.API, a
 	if err != nil {
 		return res, err
 	}
-	if err := wizard.Validate(res.Answers); err != nil {
+	if err := answers.Validate(res.Answers); err != nil {
 		return res, err
 	}
 	if !accessible(opts) {

@@ -10,10 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/trust"
-	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
 // TrustOptions are the inputs of `paxsetup trust`.
@@ -99,11 +99,11 @@ func runTrust(ctx context.Context, opts *TrustOptions) error {
 		hosts = certificateHosts(opts.Dir, saved.Host)
 	}
 	if len(hosts) == 0 {
-		return &wizard.FlagError{Flag: "host", Err: fmt.Errorf("no host name and no setup in %s: give the registry's name, e.g. --host registry.example.com", opts.Dir)}
+		return &answers.FlagError{Flag: "host", Err: fmt.Errorf("no host name and no setup in %s: give the registry's name, e.g. --host registry.example.com", opts.Dir)}
 	}
 	for _, h := range hosts {
 		if err := certgen.ValidateHost(h); err != nil {
-			return &wizard.FlagError{Flag: "host", Err: err}
+			return &answers.FlagError{Flag: "host", Err: err}
 		}
 	}
 	if port == 0 && !changed("port") {
@@ -113,25 +113,25 @@ func runTrust(ctx context.Context, opts *TrustOptions) error {
 		}
 	}
 	if port < 1 || port > 65535 {
-		return &wizard.FlagError{Flag: "port", Err: fmt.Errorf("%d is not a port: use 1 to 65535", port)}
+		return &answers.FlagError{Flag: "port", Err: fmt.Errorf("%d is not a port: use 1 to 65535", port)}
 	}
 	var targets []trust.Target
 	for _, s := range opts.Targets {
 		t, err := trust.ParseTarget(s)
 		if err != nil {
-			return &wizard.FlagError{Flag: "target", Err: err}
+			return &answers.FlagError{Flag: "target", Err: err}
 		}
 		targets = append(targets, t)
 	}
 	if len(targets) == 0 {
-		return &wizard.FlagError{Flag: "target", Err: errors.New("no target: use docker, spectro or system")}
+		return &answers.FlagError{Flag: "target", Err: errors.New("no target: use docker, spectro or system")}
 	}
 	root := opts.Root
 	if root == "" {
 		root = "/"
 	}
 	if !filepath.IsAbs(root) {
-		return &wizard.FlagError{Flag: "root", Err: fmt.Errorf("%q is not an absolute path", root)}
+		return &answers.FlagError{Flag: "root", Err: fmt.Errorf("%q is not an absolute path", root)}
 	}
 
 	popts := trust.Options{Root: root, Hosts: hosts, Port: port, Targets: targets, Uninstall: opts.Uninstall}
@@ -148,7 +148,7 @@ func runTrust(ctx context.Context, opts *TrustOptions) error {
 			if opts.CAFile != "" {
 				hint = "give the CA's PEM certificate"
 			}
-			return &wizard.FlagError{Flag: "ca-file", Err: fmt.Errorf("%v: %s", err, hint)}
+			return &answers.FlagError{Flag: "ca-file", Err: fmt.Errorf("%v: %s", err, hint)}
 		}
 	}
 
@@ -161,7 +161,7 @@ func runTrust(ctx context.Context, opts *TrustOptions) error {
 		steps, err = trust.NewPlan(popts)
 	}
 	if errors.Is(err, trust.ErrNoSystemStore) {
-		return &wizard.FlagError{Flag: "target", Err: err}
+		return &answers.FlagError{Flag: "target", Err: err}
 	}
 	if err != nil {
 		return err

@@ -8,10 +8,10 @@ import (
 	"github.com/fatih/color"
 	"github.com/spf13/cobra"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/setup"
-	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
 // UpgradeOptions are the inputs of `paxsetup upgrade`.
@@ -81,8 +81,8 @@ func runUpgrade(ctx context.Context, opts *UpgradeOptions) error {
 		flags.Pull = string(dockerctl.PullAlways)
 		changed = func(flag string) bool { return flag == "pull" || opts.Changed(flag) }
 	}
-	a := wizard.Merge(wizard.Sources{Flags: flags, Changed: changed, Saved: &saved})
-	if err := wizard.Validate(a); err != nil {
+	a := answers.Merge(answers.Sources{Flags: flags, Changed: changed, Saved: &saved})
+	if err := answers.Validate(a); err != nil {
 		return err
 	}
 

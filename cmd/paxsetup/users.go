@@ -13,12 +13,12 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
 	"github.com/paxsetup/paxsetup/internal/setup"
 	"github.com/paxsetup/paxsetup/internal/verify"
-	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
 // UsersOptions are the inputs of `paxsetup users`.
@@ -240,7 +240,7 @@ func readNewPassword(opts *UsersOptions, user string) (string, error) {
 	}
 	check := func(flag, pw string) (string, error) {
 		if err := htpasswd.ValidatePassword(user, pw); err != nil {
-			return "", &wizard.FlagError{Flag: flag, Err: err}
+			return "", &answers.FlagError{Flag: flag, Err: err}
 		}
 		return pw, nil
 	}
@@ -248,19 +248,19 @@ func readNewPassword(opts *UsersOptions, user string) (string, error) {
 	case opts.PasswordFile != "":
 		data, err := os.ReadFile(opts.PasswordFile)
 		if err != nil {
-			return "", &wizard.FlagError{Flag: "password-file", Err: fmt.Errorf("cannot read the password file: %v", errors.Unwrap(err))}
+			return "", &answers.FlagError{Flag: "password-file", Err: fmt.Errorf("cannot read the password file: %v", errors.Unwrap(err))}
 		}
 		return check("password-file", trim(data))
 	case opts.PasswordStdin:
 		data, err := io.ReadAll(io.LimitReader(opts.IO.In, 4096))
 		if err != nil {
-			return "", &wizard.FlagError{Flag: "password-stdin", Err: fmt.Errorf("read standard input: %v", err)}
+			return "", &answers.FlagError{Flag: "password-stdin", Err: fmt.Errorf("read standard input: %v", err)}
 		}
 		return check("password-stdin", trim(data))
 	}
 	in, ok := opts.IO.In.(*os.File)
 	if !ok || !opts.IO.StdinTTY {
-		return "", &wizard.FlagError{Flag: "password-file", Err: errors.New("no terminal to ask for the password on: give --password-file or --password-stdin")}
+		return "", &answers.FlagError{Flag: "password-file", Err: errors.New("no terminal to ask for the password on: give --password-file or --password-stdin")}
 	}
 	w := opts.IO.ErrOut
 	for attempt := 1; ; attempt++ {

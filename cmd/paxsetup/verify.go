@@ -11,11 +11,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/setup"
 	"github.com/paxsetup/paxsetup/internal/verify"
-	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
 // VerifyOptions are the inputs of `paxsetup verify`.
@@ -221,7 +221,7 @@ func verifyPassword(opts *VerifyOptions, saved config.Answers, haveSetup bool, u
 	if file != "" {
 		data, err := os.ReadFile(file)
 		if err != nil {
-			return "", &wizard.FlagError{Flag: flag, Err: fmt.Errorf("cannot read the password file: %v", err)}
+			return "", &answers.FlagError{Flag: flag, Err: fmt.Errorf("cannot read the password file: %v", err)}
 		}
 		return strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r"), nil
 	}

@@ -13,10 +13,10 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/testregistry/image"
-	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
 // BenchmarkCreateToHealth measures, on the real engine and the stand-in
@@ -55,8 +55,8 @@ func BenchmarkCreateToHealth(b *testing.B) {
 	dir := b.TempDir()
 	a := config.Defaults()
 	a.Host, a.Image, a.Name = "registry.local", ref, "paxsetup-bench"
-	opts := Options{Dir: dir, Answers: a, AdminPassword: wizard.Password{Value: "bench-admin-password"},
-		ReaderPassword: wizard.Password{Value: "bench-reader-password"}, Now: time.Now}
+	opts := Options{Dir: dir, Answers: a, AdminPassword: answers.Password{Value: "bench-admin-password"},
+		ReaderPassword: answers.Password{Value: "bench-reader-password"}, Now: time.Now}
 	l := Layout{Dir: dir}
 	for _, d := range []string{l.Auth(), l.Certs(), l.Data()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {

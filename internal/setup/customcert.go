@@ -14,10 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/fsutil"
-	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
 // installCustomCerts copies the operator's certificate, key and CA chain into
@@ -77,7 +77,7 @@ func loadCustomCert(a config.Answers, now time.Time, warn io.Writer) (*customBun
 	read := func(flag, path string) ([]byte, error) {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, &wizard.FlagError{Flag: flag, Err: fmt.Errorf("cannot read %s: %v", path, errors.Unwrap(err))}
+			return nil, &answers.FlagError{Flag: flag, Err: fmt.Errorf("cannot read %s: %v", path, errors.Unwrap(err))}
 		}
 		return data, nil
 	}
@@ -95,21 +95,21 @@ func loadCustomCert(a config.Answers, now time.Time, warn io.Writer) (*customBun
 	}
 	given, err := certgen.ParseCertificatesPEM(certPEM)
 	if err != nil {
-		return nil, &wizard.FlagError{Flag: "cert-file", Err: fmt.Errorf("%s: %v", a.CertFile, err)}
+		return nil, &answers.FlagError{Flag: "cert-file", Err: fmt.Errorf("%s: %v", a.CertFile, err)}
 	}
 	cas, err := certgen.ParseCertificatesPEM(caPEM)
 	if err != nil {
-		return nil, &wizard.FlagError{Flag: "ca-file", Err: fmt.Errorf("%s: %v", a.CAFile, err)}
+		return nil, &answers.FlagError{Flag: "ca-file", Err: fmt.Errorf("%s: %v", a.CAFile, err)}
 	}
 	// What the registry itself does with the pair (tls.LoadX509KeyPair):
 	// it parses every key form and checks the key is the certificate's.
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return nil, &wizard.FlagError{Flag: "key-file", Err: fmt.Errorf("%s does not go with %s: %v", a.KeyFile, a.CertFile, err)}
+		return nil, &answers.FlagError{Flag: "key-file", Err: fmt.Errorf("%s does not go with %s: %v", a.KeyFile, a.CertFile, err)}
 	}
 	keyBlock := privateKeyBlock(keyPEM)
 	if keyBlock == nil {
-		return nil, &wizard.FlagError{Flag: "key-file", Err: fmt.Errorf("%s holds no PEM private key", a.KeyFile)}
+		return nil, &answers.FlagError{Flag: "key-file", Err: fmt.Errorf("%s holds no PEM private key", a.KeyFile)}
 	}
 
 	var roots []*x509.Certificate
@@ -161,7 +161,7 @@ func loadCustomCert(a config.Answers, now time.Time, warn io.Writer) (*customBun
 		}
 	}
 	if certgen.HasErrors(findings) {
-		return nil, &wizard.FlagError{Flag: "cert-file", Err: fmt.Errorf("%s cannot be served for %s: %s", a.CertFile, strings.Join(hosts, ", "), strings.Join(problems, "; "))}
+		return nil, &answers.FlagError{Flag: "cert-file", Err: fmt.Errorf("%s cannot be served for %s: %s", a.CertFile, strings.Join(hosts, ", "), strings.Join(problems, "; "))}
 	}
 
 	return &customBundle{key: keyBlock, served: served, full: full, roots: roots}, nil
@@ -178,7 +178,7 @@ func keepOwnCA(files certgen.Files, newCA []byte, force bool) error {
 		return nil
 	}
 	if !force {
-		return &wizard.FlagError{Flag: "force", Err: fmt.Errorf("%s holds paxsetup's own CA (ca.key), which --ca-file would replace: re-run with --force to set it aside as ca.crt.previous and ca.key.previous", files.Dir)}
+		return &answers.FlagError{Flag: "force", Err: fmt.Errorf("%s holds paxsetup's own CA (ca.key), which --ca-file would replace: re-run with --force to set it aside as ca.crt.previous and ca.key.previous", files.Dir)}
 	}
 	for _, p := range []string{files.CAKey(), files.CACert()} {
 		if err := os.Rename(p, p+".previous"); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -12,11 +12,11 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/templates"
-	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
 // Config is the folder mounted at /etc/spectropaxconfig in the setups that
@@ -47,12 +47,12 @@ func ReadS3Keys(file string, getenv func(string) string) (S3Keys, error) {
 	if file == "" {
 		k := S3Keys{AccessKey: getenv(EnvS3AccessKey), SecretKey: getenv(EnvS3SecretKey)}
 		if (k.AccessKey == "") != (k.SecretKey == "") {
-			return S3Keys{}, &wizard.FlagError{Flag: "s3-credentials-file", Err: fmt.Errorf("only one of %s and %s is set: set both", EnvS3AccessKey, EnvS3SecretKey)}
+			return S3Keys{}, &answers.FlagError{Flag: "s3-credentials-file", Err: fmt.Errorf("only one of %s and %s is set: set both", EnvS3AccessKey, EnvS3SecretKey)}
 		}
 		return k, nil
 	}
 	bad := func(format string, args ...any) error {
-		return &wizard.FlagError{Flag: "s3-credentials-file", Err: fmt.Errorf("%s: "+format, append([]any{file}, args...)...)}
+		return &answers.FlagError{Flag: "s3-credentials-file", Err: fmt.Errorf("%s: "+format, append([]any{file}, args...)...)}
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -144,7 +144,7 @@ func writeRegistryConfig(l Layout, opts Options) error {
 	if err != nil {
 		var ve *templates.ValueError
 		if errors.As(err, &ve) {
-			return &wizard.FlagError{Flag: ve.Flag, Err: ve.Err}
+			return &answers.FlagError{Flag: ve.Flag, Err: ve.Err}
 		}
 		return err
 	}

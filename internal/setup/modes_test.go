@@ -19,11 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
 	"github.com/paxsetup/paxsetup/internal/templates"
-	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
 var testNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -148,7 +148,7 @@ func TestInstallCustomCerts(t *testing.T) {
 			var out bytes.Buffer
 			err := installCustomCerts(l, Options{Dir: l.Dir, Answers: a, Out: &out, Now: func() time.Time { return testNow }})
 			if tt.wantFlag != "" {
-				var fe *wizard.FlagError
+				var fe *answers.FlagError
 				if !errors.As(err, &fe) || fe.Flag != tt.wantFlag || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want --%s: ...%s", err, tt.wantFlag, tt.wantErr)
 				}
@@ -212,7 +212,7 @@ func TestInstallCustomCertsKeepsOwnCA(t *testing.T) {
 	opts := Options{Dir: l.Dir, Answers: a, Now: func() time.Time { return testNow }, Out: &bytes.Buffer{}}
 
 	err := installCustomCerts(l, opts)
-	var fe *wizard.FlagError
+	var fe *answers.FlagError
 	if !errors.As(err, &fe) || fe.Flag != "force" {
 		t.Fatalf("err = %v, want a FlagError for --force", err)
 	}
@@ -269,7 +269,7 @@ func TestReadS3Keys(t *testing.T) {
 			}
 			got, err := ReadS3Keys(file, env(tt.env))
 			if tt.wantErr != "" {
-				var fe *wizard.FlagError
+				var fe *answers.FlagError
 				if !errors.As(err, &fe) || fe.Flag != "s3-credentials-file" || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want --s3-credentials-file: ...%s", err, tt.wantErr)
 				}

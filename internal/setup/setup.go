@@ -20,13 +20,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
 	"github.com/paxsetup/paxsetup/internal/templates"
 	"github.com/paxsetup/paxsetup/internal/verify"
-	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
 // Engine is what an init run needs from the Docker engine.
@@ -67,8 +67,8 @@ var (
 type Options struct {
 	Dir            string // absolute
 	Answers        config.Answers
-	AdminPassword  wizard.Password
-	ReaderPassword wizard.Password
+	AdminPassword  answers.Password
+	ReaderPassword answers.Password
 	// HostIPs are this host's addresses, added to the certificate's SANs.
 	HostIPs []string
 	// Force replaces existing certificates and generated passwords.
@@ -252,7 +252,7 @@ func ownContainer(ctx context.Context, eng Engine, name, dir string) (*dockerctl
 		return nil, err
 	}
 	if c.Labels[LabelManaged] != "true" || c.Labels[LabelDir] != dir {
-		return nil, &wizard.FlagError{Flag: "name", Err: fmt.Errorf("%w: a container named %q exists that this setup (%s) did not create: pick another --name, or remove it with `docker rm -f %s`", ErrNameTaken, name, dir, name)}
+		return nil, &answers.FlagError{Flag: "name", Err: fmt.Errorf("%w: a container named %q exists that this setup (%s) did not create: pick another --name, or remove it with `docker rm -f %s`", ErrNameTaken, name, dir, name)}
 	}
 	return &c, nil
 }
@@ -273,7 +273,7 @@ func checkPort(ctx context.Context, eng Engine, port int, own *dockerctl.Contain
 	}
 	for _, h := range holders {
 		if own == nil || h.ID != own.ID {
-			return &wizard.FlagError{Flag: "port", Err: fmt.Errorf("%w: port %d is published by container %q: stop it (docker stop %s) or pick another --port", ErrPortInUse, port, h.Name, h.Name)}
+			return &answers.FlagError{Flag: "port", Err: fmt.Errorf("%w: port %d is published by container %q: stop it (docker stop %s) or pick another --port", ErrPortInUse, port, h.Name, h.Name)}
 		}
 	}
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
@@ -283,7 +283,7 @@ func checkPort(ctx context.Context, eng Engine, port int, own *dockerctl.Contain
 			// may not bind ourselves says nothing about whether it is free.
 			return nil
 		}
-		return &wizard.FlagError{Flag: "port", Err: fmt.Errorf("%w: port %d is taken by another program (%v): stop it or pick another --port", ErrPortInUse, port, err)}
+		return &answers.FlagError{Flag: "port", Err: fmt.Errorf("%w: port %d is taken by another program (%v): stop it or pick another --port", ErrPortInUse, port, err)}
 	}
 	return ln.Close()
 }
@@ -306,7 +306,7 @@ func writeUsers(l Layout, opts Options) (map[string]string, error) {
 	generated := map[string]string{}
 	for _, u := range []struct {
 		name string
-		pw   wizard.Password
+		pw   answers.Password
 	}{{a.AdminUser, opts.AdminPassword}, {a.ReaderUser, opts.ReaderPassword}} {
 		switch {
 		case u.pw.Value != "":
@@ -344,7 +344,7 @@ func writeUsers(l Layout, opts Options) (map[string]string, error) {
 // otherwise issues one, reusing the CA so clients that trust it keep working.
 func ensureCerts(ctx context.Context, l Layout, opts Options) error {
 	a := opts.Answers
-	sans := wizard.Union(a.SANs, opts.HostIPs)
+	sans := answers.Union(a.SANs, opts.HostIPs)
 	files := certgen.Files{Dir: l.Certs()}
 	leafExists := fileExists(files.TLSCert()) || fileExists(files.TLSKey())
 	if leafExists && !opts.Force && !opts.RenewCert {
@@ -352,7 +352,7 @@ func ensureCerts(ctx context.Context, l Layout, opts Options) error {
 		if err == nil {
 			return nil
 		}
-		return &wizard.FlagError{Flag: "force", Err: fmt.Errorf("%w: %v; re-run with --force to issue a new certificate from the same CA", ErrCertMismatch, err)}
+		return &answers.FlagError{Flag: "force", Err: fmt.Errorf("%w: %v; re-run with --force to issue a new certificate from the same CA", ErrCertMismatch, err)}
 	}
 	_, err := certgen.Generate(ctx, certgen.GenerateOptions{
 		Dir:   l.Certs(),

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/verify"
-	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
 // fakeEngine fakes the engine with function fields; a call to a method
@@ -231,7 +231,7 @@ func TestOwnContainer(t *testing.T) {
 			}}
 			got, err := ownContainer(context.Background(), f, "reg", "/srv/pax")
 			if tt.wantErr != "" {
-				var fe *wizard.FlagError
+				var fe *answers.FlagError
 				if !errors.As(err, &fe) || fe.Flag != "name" || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want a --name error containing %q", err, tt.wantErr)
 				}

@@ -8,11 +8,11 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/templates"
 	"github.com/paxsetup/paxsetup/internal/verify"
-	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
 // Endpoint is the registry's URL as Palette wants it: https, or http in
@@ -67,11 +67,11 @@ func dialHost(bind string) string {
 
 // adminCredentials returns the admin's login for verification: the password
 // given this run, one paxsetup generated, or the one in the saved file.
-func adminCredentials(dir string, a config.Answers, given wizard.Password, generated map[string]string) (string, string, error) {
+func adminCredentials(dir string, a config.Answers, given answers.Password, generated map[string]string) (string, string, error) {
 	return userCredentials(dir, a.AdminUser, given, generated)
 }
 
-func userCredentials(dir, user string, given wizard.Password, generated map[string]string) (string, string, error) {
+func userCredentials(dir, user string, given answers.Password, generated map[string]string) (string, string, error) {
 	if given.Value != "" {
 		return user, given.Value, nil
 	}

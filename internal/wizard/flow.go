@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
@@ -45,8 +46,8 @@ const (
 // Result is what the operator chose.
 type Result struct {
 	Answers        config.Answers
-	AdminPassword  Password
-	ReaderPassword Password
+	AdminPassword  answers.Password
+	ReaderPassword answers.Password
 	// RenewCert issues a new server certificate from the same CA.
 	RenewCert bool
 	// Force replaces the certificate and the generated passwords.
@@ -99,7 +100,7 @@ var storageOptions = []Option{
 //
 // On a terminal the questions are one form: the operator can go back with
 // Shift-Tab and change an answer, and the questions that follow adapt.
-func (f *Flow) Ask(a config.Answers, existing *Existing, admin, reader Password) (Result, error) {
+func (f *Flow) Ask(a config.Answers, existing *Existing, admin, reader answers.Password) (Result, error) {
 	q := f.questions(a, existing, admin, reader)
 	var err error
 	if r, ok := f.P.(formRunner); ok {
@@ -122,7 +123,7 @@ func (f *Flow) Ask(a config.Answers, existing *Existing, admin, reader Password)
 type questions struct {
 	a                   config.Answers
 	existing            *Existing
-	admin, reader       Password
+	admin, reader       answers.Password
 	list                []*question
 	rerun, mode         *question
 	host, sans, email   *question
@@ -140,7 +141,7 @@ type questions struct {
 	plan                *question
 }
 
-func (f *Flow) questions(a config.Answers, existing *Existing, admin, reader Password) *questions {
+func (f *Flow) questions(a config.Answers, existing *Existing, admin, reader answers.Password) *questions {
 	q := &questions{a: a, existing: existing, admin: admin, reader: reader}
 	add := func(n *question) *question {
 		n.text, n.yes = new(string), new(bool)
@@ -176,7 +177,7 @@ func (f *Flow) questions(a config.Answers, existing *Existing, admin, reader Pas
 		title:    static("Which registry image?"),
 		help:     static("The old container keeps running until the new one answers."),
 		def:      a.Image,
-		validate: validImage,
+		validate: answers.ValidateImage,
 		when:     func() bool { return existing != nil && q.rerun.answer() == RerunImage },
 	})
 	q.mode = add(&question{kind: kindSelect,
@@ -307,7 +308,7 @@ func (f *Flow) questions(a config.Answers, existing *Existing, admin, reader Pas
 		title:    static("Registry image"),
 		help:     static("The spectro-registry image to run."),
 		def:      a.Image,
-		validate: validImage,
+		validate: answers.ValidateImage,
 		when:     ask("image", advanced),
 	})
 	q.storage = add(&question{kind: kindSelect,
@@ -349,7 +350,7 @@ func (f *Flow) questions(a config.Answers, existing *Existing, admin, reader Pas
 		}
 		return "At least 12 characters. Enter alone: paxsetup makes one and shows it once."
 	}
-	pair := func(user *question, given Password, flag string) (*question, *question) {
+	pair := func(user *question, given answers.Password, flag string) (*question, *question) {
 		first := add(&question{kind: kindPassword,
 			title: func() string { return "Password for " + user.answer() },
 			help:  pwHelp,
@@ -464,10 +465,10 @@ func (q *questions) result() Result {
 	}
 	for _, p := range []struct {
 		q  *question
-		pw *Password
+		pw *answers.Password
 	}{{q.adminPW, &res.AdminPassword}, {q.readerPW, &res.ReaderPassword}} {
 		if v := p.q.answer(); v != "" {
-			*p.pw = Password{Value: v, Source: SourceTyped}
+			*p.pw = answers.Password{Value: v, Source: SourceTyped}
 		}
 	}
 	return res
@@ -495,13 +496,6 @@ func parsePort(s string) (int, error) {
 		return 0, fmt.Errorf("%q is not a port: use 1 to 65535", s)
 	}
 	return p, nil
-}
-
-func validImage(s string) error {
-	if strings.TrimSpace(s) == "" || strings.ContainsAny(s, " \t\n") {
-		return fmt.Errorf("%q is not an image reference", s)
-	}
-	return nil
 }
 
 func validateSANList(s string) error {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/config"
 )
 
@@ -130,7 +131,7 @@ func TestFlowFirstRun(t *testing.T) {
 		name    string
 		answers map[string][]string
 		changed []string
-		admin   Password
+		admin   answers.Password
 		checks  Checks
 		want    func(t *testing.T, r Result, f *fakePrompter)
 	}{
@@ -177,7 +178,7 @@ func TestFlowFirstRun(t *testing.T) {
 		{
 			name:    "flags given skip their questions",
 			changed: []string{"mode", "host", "san", "admin-password-file"},
-			admin:   Password{Value: "from-a-file-1234", Source: "file /x"},
+			admin:   answers.Password{Value: "from-a-file-1234", Source: "file /x"},
 			answers: map[string][]string{qReadPW: {""}, qAdvanced: {""}},
 			want: func(t *testing.T, r Result, f *fakePrompter) {
 				if !slices.Equal(f.asked, []string{qAdvanced, qReadPW}) {
@@ -322,7 +323,7 @@ func TestFlowFirstRun(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newFake(t, tt.answers)
 			flow := &Flow{P: p, Changed: func(f string) bool { return slices.Contains(tt.changed, f) }, Checks: tt.checks}
-			res, err := flow.Ask(base(), nil, tt.admin, Password{})
+			res, err := flow.Ask(base(), nil, tt.admin, answers.Password{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -392,7 +393,7 @@ func TestFlowRerun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newFake(t, tt.answers)
-			res, err := (&Flow{P: p}).Ask(base(), existing, Password{}, Password{})
+			res, err := (&Flow{P: p}).Ask(base(), existing, answers.Password{}, answers.Password{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -406,7 +407,7 @@ func TestFlowRerun(t *testing.T) {
 
 func TestFlowAbort(t *testing.T) {
 	p := &abortingPrompter{fakePrompter: newFake(t, map[string][]string{qMode: {""}})}
-	_, err := (&Flow{P: p}).Ask(base(), nil, Password{}, Password{})
+	_, err := (&Flow{P: p}).Ask(base(), nil, answers.Password{}, answers.Password{})
 	if !errors.Is(err, ErrAborted) {
 		t.Fatalf("err = %v, want ErrAborted", err)
 	}
@@ -419,7 +420,7 @@ func (a *abortingPrompter) Input(string, string, string, func(string) error) (st
 }
 
 func TestSummary(t *testing.T) {
-	r := Result{Answers: base(), AdminPassword: Password{Value: "x", Source: SourceTyped}}
+	r := Result{Answers: base(), AdminPassword: answers.Password{Value: "x", Source: SourceTyped}}
 	r.Answers.SANs = []string{"10.0.0.5"}
 	s := Summary("/srv/pax", r, []string{"192.0.2.2"}, 0)
 	flat := strings.Join(strings.Fields(s), " ")
@@ -502,7 +503,7 @@ func TestFlowPlan(t *testing.T) {
 				}
 				return "the plan", tt.planErr
 			}}
-			_, err := flow.Ask(base(), nil, Password{}, Password{})
+			_, err := flow.Ask(base(), nil, answers.Password{}, answers.Password{})
 			if (err == nil) != (tt.wantErr == nil) || err != nil && err.Error() != tt.wantErr.Error() && !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/config"
 )
 
@@ -38,7 +39,7 @@ func Summary(dir string, res Result, hostIPs []string, width int) string {
 		a.AdminUser, passwordPlan(res.AdminPassword, res), a.ReaderUser, passwordPlan(res.ReaderPassword, res))
 	switch a.Mode {
 	case config.ModeSelfSigned:
-		names := Union(append([]string{a.Host}, a.SANs...), hostIPs)
+		names := answers.Union(append([]string{a.Host}, a.SANs...), hostIPs)
 		cert := "a new CA and server certificate"
 		switch {
 		case res.RenewCert || res.Force && res.Rerun:
@@ -111,7 +112,7 @@ func WrapIndented(label string, indent int, text string, width int) string {
 	return b.String()
 }
 
-func passwordPlan(p Password, res Result) string {
+func passwordPlan(p answers.Password, res Result) string {
 	switch {
 	case p.Source == SourceTyped:
 		return "with the password you typed"

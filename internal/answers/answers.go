@@ -1,8 +1,9 @@
-// Package wizard decides the answers of an init run: from flags, then the
-// answers saved by the previous run, then defaults, and, on a terminal, from
-// the operator through a Prompter. Every answer is validated here, before
-// anything is written or started.
-package wizard
+// Package answers is the one model of an init run's answers, whether they
+// come from flags (`init --yes`) or from the wizard's questions: merged from
+// flags, then the answers saved by the previous run, then defaults; the
+// passwords given by file or environment; and the rules every answer is
+// validated by, before anything is written or started.
+package answers
 
 import (
 	"errors"
@@ -141,8 +142,8 @@ func Validate(a config.Answers) error {
 	if a.Port < 1 || a.Port > 65535 {
 		return flagErr("port", "%d is out of range: use a port from 1 to 65535 (443 is the default)", a.Port)
 	}
-	if strings.TrimSpace(a.Image) == "" || strings.ContainsAny(a.Image, " \t\n") {
-		return flagErr("image", "%q is not an image reference: use e.g. %s", a.Image, config.DefaultImage)
+	if err := ValidateImage(a.Image); err != nil {
+		return flagErr("image", "%v: use e.g. %s", err, config.DefaultImage)
 	}
 	if _, err := dockerctl.ParsePullPolicy(a.Pull); err != nil {
 		return &FlagError{Flag: "pull", Err: err}
@@ -176,6 +177,14 @@ func Validate(a config.Answers) error {
 	}
 	if a.Days <= 0 {
 		return flagErr("days", "%d days: the certificate must be valid for at least one day", a.Days)
+	}
+	return nil
+}
+
+// ValidateImage checks an image reference as typed.
+func ValidateImage(s string) error {
+	if strings.TrimSpace(s) == "" || strings.ContainsAny(s, " \t\n") {
+		return fmt.Errorf("%q is not an image reference", s)
 	}
 	return nil
 }

@@ -675,3 +675,44 @@ func TestWizardTypedAnswersInOneBurst(t *testing.T) {
 		t.Errorf("host %q, names %v: want reg.example.com and [10.1.2.3 reg]", a.Host, a.SANs)
 	}
 }
+
+// TestWizardReadsOnAnyBackground checks the colours of what a person must
+// read: an option not chosen, a question's help, the placeholder and the
+// unchosen button are in the terminal's own foreground, which reads on a
+// light terminal and a dark one alike. (Fixed greys made the options white on
+// a white xterm.)
+func TestWizardReadsOnAnyBackground(t *testing.T) {
+	cli := dockerClient(t)
+	img := standInImage(t)
+	s := newWizardSetup(t, cli)
+	tm := startWizard(t, 80, 24, nil, append([]string{"init", "--dry-run"}, s.flags(img)...)...)
+	ownColours := func(what, text string) {
+		t.Helper()
+		rows := tm.Screen()
+		for y, r := range rows {
+			x := strings.Index(r, text)
+			if x < 0 {
+				continue
+			}
+			col := len([]rune(r[:x]))
+			for i := range len([]rune(text)) {
+				if fg, bg := tm.Colors(col+i, y); fg != nil || bg != nil {
+					t.Errorf("%s: column %d of %q has colours %v on %v, not the terminal's own", what, col+i, text, fg, bg)
+					return
+				}
+			}
+			return
+		}
+		t.Errorf("%s: %q is not on the screen:\n%s", what, text, tm.ScreenString())
+	}
+	question(t, tm, qMode)
+	ownColours("an option not chosen", "Plain HTTP, no TLS")
+	tm.Send(termtest.Enter)
+	question(t, tm, qHost)
+	ownColours("the help", "The name Palette and the spectro CLI use")
+	tm.Send(termtest.Enter)
+	question(t, tm, qSANs)
+	tm.Send(termtest.Enter)
+	question(t, tm, qAdvanced)
+	ownColours("the unchosen button", "Yes")
+}

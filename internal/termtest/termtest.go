@@ -6,6 +6,7 @@ package termtest
 import (
 	"errors"
 	"fmt"
+	"image/color"
 	"io"
 	"os"
 	"os/exec"
@@ -195,6 +196,18 @@ func (t *Term) Cursor() (x, y int) {
 	defer t.mu.Unlock()
 	p := t.emu.CursorPosition()
 	return p.X, p.Y
+}
+
+// Colors returns the foreground and background colours of the cell at column
+// x, row y; nil means the terminal's own, whatever its theme.
+func (t *Term) Colors(x, y int) (fg, bg color.Color) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := t.emu.CellAt(x, y)
+	if c == nil {
+		return nil, nil
+	}
+	return c.Style.Fg, c.Style.Bg
 }
 
 // WaitFor waits until text is on the screen, and fails the test with the

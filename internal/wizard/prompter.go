@@ -69,8 +69,29 @@ func keyMap() *huh.KeyMap {
 	return km
 }
 
+// theme is huh's Charm theme with every text a person must read (options,
+// help, the unchosen button, placeholders) in the terminal's own foreground.
+// The Charm theme picks fixed greys by the background it believes the
+// terminal has, and believes it light unless told: on a white xterm its
+// options were white on white, and on a dark terminal that reports its
+// background, dark grey on black. Accent colours stay: they read on both.
+func theme(isDark bool) *huh.Styles {
+	t := huh.ThemeCharm(isDark)
+	for _, s := range []*huh.FieldStyles{&t.Focused, &t.Blurred} {
+		s.Option = s.Option.UnsetForeground()
+		s.UnselectedOption = s.UnselectedOption.UnsetForeground()
+		s.Description = s.Description.UnsetForeground()
+		s.BlurredButton = s.BlurredButton.UnsetForeground().UnsetBackground()
+		s.TextInput.Placeholder = s.TextInput.Placeholder.UnsetForeground().Faint(true)
+		s.TextInput.Text = s.TextInput.Text.UnsetForeground()
+	}
+	t.Group.Description = t.Focused.Description
+	return t
+}
+
 func (p *HuhPrompter) form(groups ...*huh.Group) *huh.Form {
-	f := huh.NewForm(groups...).WithShowHelp(false).WithAccessible(p.Accessible).WithKeyMap(keyMap())
+	f := huh.NewForm(groups...).WithShowHelp(false).WithAccessible(p.Accessible).WithKeyMap(keyMap()).
+		WithTheme(huh.ThemeFunc(theme))
 	if p.Out != nil {
 		f = f.WithOutput(p.Out)
 	}

@@ -1,13 +1,25 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/moby/moby/client"
+
+	"github.com/paxsetup/paxsetup/internal/htpasswd"
+	"github.com/paxsetup/paxsetup/internal/setup"
 	"github.com/paxsetup/paxsetup/internal/setuplock"
 )
 
@@ -84,4 +96,113 @@ func TestLockWritersWaitReadersDoNot(t *testing.T) {
 			t.Errorf("exit %d, want %d naming %s:\n%s", code, exitUsage, EnvLockWait, errb)
 		}
 	})
+}
+
+// TestConcurrentInits starts two unattended inits of one fresh folder at
+// the same moment, five times over: both must succeed (the second waits for
+// the first, then keeps what it set up), and the setup must agree with
+// itself: the registry serves the certificate under certs/, chained to
+// certs/ca.crt; the generated passwords in credentials match
+// auth/htpasswd-basic and log in; one container.
+func TestConcurrentInits(t *testing.T) {
+	cli := dockerClient(t)
+	img := standInImage(t)
+	bin := paxsetupBinary(t)
+	for i := range 5 {
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			name := uniqueName(t)
+			removeContainer(t, cli, name)
+			port := freePort(t)
+			dir := filepath.Join(t.TempDir(), "setup")
+			args := []string{"init", "--yes", "--host", e2eHost, "--san", "127.0.0.1", "--port", strconv.Itoa(port),
+				"--dir", dir, "--image", img, "--pull", "never", "--name", name, "--no-color"}
+
+			type started struct {
+				cmd      *exec.Cmd
+				out, err bytes.Buffer
+			}
+			runs := []*started{{}, {}}
+			for _, r := range runs {
+				r.cmd = exec.Command(bin, args...)
+				r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.err
+			}
+			for _, r := range runs {
+				if err := r.cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, r := range runs {
+				r.cmd.Wait()
+			}
+			waited := 0
+			for j, r := range runs {
+				if code := r.cmd.ProcessState.ExitCode(); code != 0 {
+					t.Errorf("init %d exited %d\nstdout:\n%s\nstderr:\n%s", j, code, &r.out, &r.err)
+				}
+				other := runs[1-j].cmd.Process.Pid
+				if strings.Contains(r.err.String(), fmt.Sprintf("held by paxsetup init (pid %d)", other)) {
+					waited++
+				}
+			}
+			if waited != 1 {
+				t.Errorf("%d of the two inits waited for the other, want 1:\n%s\n%s", waited, &runs[0].err, &runs[1].err)
+			}
+			checkSetupAgrees(t, cli, dir, port)
+		})
+	}
+}
+
+// checkSetupAgrees checks that the files of the setup in dir and the
+// registry serving on port describe one setup.
+func checkSetupAgrees(t *testing.T, cli *client.Client, dir string, port int) {
+	t.Helper()
+	caFile := filepath.Join(dir, "certs", "ca.crt")
+	pool := x509.NewCertPool()
+	pool.AddCert(readCert(t, caFile))
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		&tls.Config{RootCAs: pool, ServerName: e2eHost})
+	if err != nil {
+		t.Fatalf("the served certificate does not chain to %s: %v", caFile, err)
+	}
+	served := conn.ConnectionState().PeerCertificates[0]
+	conn.Close()
+	if !served.Equal(readCert(t, filepath.Join(dir, "certs", "tls.crt"))) {
+		t.Error("the registry serves a certificate other than certs/tls.crt")
+	}
+	chain, err := os.ReadFile(filepath.Join(dir, "certs", "chain.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := pem.Decode(chain); b == nil || !bytes.Equal(b.Bytes, served.Raw) {
+		t.Error("chain.pem does not start with the served certificate")
+	}
+
+	ht, err := htpasswd.Load(filepath.Join(dir, "auth", "htpasswd-basic"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := registryClient(t, caFile, e2eHost, port)
+	for _, user := range []string{"admin", "spectro"} {
+		pw, ok := setup.LoadCredentials(dir, user)
+		if !ok {
+			t.Errorf("no generated password for %s in credentials", user)
+			continue
+		}
+		if err := ht.Verify(user, pw); err != nil {
+			t.Errorf("credentials' password of %s does not match htpasswd-basic: %v", user, err)
+		}
+		url := "https://" + e2eHost + ":" + strconv.Itoa(port) + "/v1/_catalog"
+		if got := status(t, c, url, user, pw); got != 200 {
+			t.Errorf("GET %s as %s = %d, want 200", url, user, got)
+		}
+	}
+
+	res, err := cli.ContainerList(context.Background(), client.ContainerListOptions{All: true,
+		Filters: make(client.Filters).Add("label", setup.LabelDir+"="+dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Items) != 1 {
+		t.Errorf("%d containers of the setup, want 1", len(res.Items))
+	}
 }

@@ -135,6 +135,14 @@ func runCertsGen(ctx context.Context, opts *CertsGenOptions) error {
 	if err != nil {
 		return &answers.FlagError{Flag: "out", Err: err}
 	}
+	// Only files in the setup folder concern the setup's other writers.
+	if inside(opts.Dir, out) {
+		lock, err := lockSetup(ctx, opts.Factory, opts.Dir, "certs gen")
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
+	}
 
 	saved, haveSetup, err := config.LoadIfExists(opts.Dir)
 	if err != nil {

@@ -73,6 +73,11 @@ confirm; without one, --confirm-delete-data must repeat that path.`,
 }
 
 func runDown(ctx context.Context, opts *DownOptions) error {
+	lock, err := lockSetup(ctx, opts.Factory, opts.Dir, "down")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	a, err := loadSetup(opts.Dir)
 	if err != nil {
 		return err

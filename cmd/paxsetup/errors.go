@@ -11,6 +11,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/setup"
+	"github.com/paxsetup/paxsetup/internal/setuplock"
 	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
@@ -55,6 +56,8 @@ func hintFor(err error) string {
 	switch {
 	case errors.Is(err, dockerctl.ErrEngineUnreachable), errors.Is(err, dockerctl.ErrPermission):
 		return "Then check the engine with: paxsetup preflight, or docker info"
+	case errors.Is(err, setuplock.ErrHeld):
+		return "Nothing was changed. Run it again once that run has finished, or wait longer with " + EnvLockWait + "=10m."
 	case errors.Is(err, setup.ErrContainerCrash), errors.Is(err, setup.ErrVerifyFailed):
 		return "Nothing else was changed. Fix the cause and re-run paxsetup init: it reuses the files already written."
 	}

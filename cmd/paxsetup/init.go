@@ -111,6 +111,13 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 	if interactive && !opts.IO.Interactive() {
 		return notInteractiveError()
 	}
+	// Held from the first read of the saved answers: a run that waited
+	// must see what the run before it wrote. A dry run writes files too.
+	lock, err := lockSetup(ctx, f, opts.Dir, "init")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 
 	saved, ok, err := loadAnswers(opts)
 	if err != nil {

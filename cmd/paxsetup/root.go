@@ -56,6 +56,9 @@ func newRootCmd(f *Factory) *cobra.Command {
 Palette-ready pack registry (the spectro-registry image behind TLS and basic
 auth), and keeps it healthy afterwards.
 
+Commands that write in --dir hold a lock on it: a second one waits for the
+first, up to 2 minutes (PAXSETUP_LOCK_WAIT, e.g. 10m, or 0 not to wait).
+
 Exit codes: 0 success; 1 failure; 2 invalid flags or input; 3 a check failed
 (verify, preflight, status); 130 interrupted.`,
 		SilenceUsage:  true,

@@ -86,6 +86,14 @@ Run it on every machine that pulls from the registry (as root).`,
 }
 
 func runTrust(ctx context.Context, opts *TrustOptions) error {
+	// The ledger of what trust installed lives in the setup folder.
+	if !opts.DryRun {
+		lock, err := lockSetup(ctx, opts.Factory, opts.Dir, "trust")
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
+	}
 	changed := opts.Changed
 	if changed == nil {
 		changed = func(string) bool { return false }

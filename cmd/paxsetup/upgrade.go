@@ -69,6 +69,11 @@ asked for.`,
 
 func runUpgrade(ctx context.Context, opts *UpgradeOptions) error {
 	f := opts.Factory
+	lock, err := lockSetup(ctx, f, opts.Dir, "upgrade")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	saved, err := loadSetup(opts.Dir)
 	if err != nil {
 		return err

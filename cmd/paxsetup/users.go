@@ -111,6 +111,13 @@ its container and says so.`,
 }
 
 func runUsers(ctx context.Context, opts *UsersOptions) error {
+	if opts.Action != "list" {
+		lock, err := lockSetup(ctx, opts.Factory, opts.Dir, "users "+opts.Action)
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
+	}
 	l := setup.Layout{Dir: opts.Dir}
 	path := l.Htpasswd()
 	f, err := htpasswd.Load(path)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -361,6 +362,10 @@ type inspectReport struct {
 
 func runCertsInspect(ctx context.Context, opts *CertsInspectOptions) error {
 	chain, err := certgen.LoadCertificates(opts.File)
+	if errors.Is(err, fsutil.ErrNotRegular) || errors.Is(err, fsutil.ErrTooLarge) {
+		// The argument itself is wrong, as a bad flag value is.
+		return &usageError{err: fmt.Errorf("FILE: %w", err)}
+	}
 	if err != nil {
 		return fmt.Errorf("%w: give a PEM file of certificates, the server certificate first", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
+	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/setup"
 	"github.com/paxsetup/paxsetup/internal/verify"
 )
@@ -219,7 +219,7 @@ func verifyPassword(opts *VerifyOptions, saved config.Answers, haveSetup bool, u
 		}
 	}
 	if file != "" {
-		data, err := os.ReadFile(file)
+		data, err := fsutil.ReadRegularFile(file, fsutil.MaxSecretFile)
 		if err != nil {
 			return "", &answers.FlagError{Flag: flag, Err: fmt.Errorf("cannot read the password file: %v", err)}
 		}

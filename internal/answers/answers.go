@@ -17,6 +17,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
+	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
 	"github.com/paxsetup/paxsetup/internal/templates"
 )
@@ -309,6 +310,9 @@ func validateModes(a config.Answers) error {
 			}
 			if !fi.Mode().IsRegular() {
 				return flagErr(c.flag, "%s is not a file", p)
+			}
+			if fi.Size() > fsutil.MaxPEMFile {
+				return flagErr(c.flag, "%s is larger than %s, more than any certificate chain or key: give the PEM file", p, fsutil.Size(fsutil.MaxPEMFile))
 			}
 		}
 	default:

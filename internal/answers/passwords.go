@@ -2,9 +2,9 @@ package answers
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
+	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
 )
 
@@ -30,7 +30,7 @@ func ReadPassword(flag, file, env, user string, getenv func(string) string) (Pas
 	var p Password
 	switch {
 	case file != "":
-		data, err := os.ReadFile(file)
+		data, err := fsutil.ReadRegularFile(file, fsutil.MaxSecretFile)
 		if err != nil {
 			return Password{}, flagErr(flag, "cannot read the password file: %v", err)
 		}

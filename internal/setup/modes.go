@@ -54,7 +54,7 @@ func ReadS3Keys(file string, getenv func(string) string) (S3Keys, error) {
 	bad := func(format string, args ...any) error {
 		return &answers.FlagError{Flag: "s3-credentials-file", Err: fmt.Errorf("%s: "+format, append([]any{file}, args...)...)}
 	}
-	data, err := os.ReadFile(file)
+	data, err := fsutil.ReadRegularFile(file, fsutil.MaxSecretFile)
 	if err != nil {
 		return S3Keys{}, bad("cannot read it: %v", errors.Unwrap(err))
 	}

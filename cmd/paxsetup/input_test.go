@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -217,5 +218,39 @@ func TestRefusedInputFiles(t *testing.T) {
 		{name: "certs inspect too large", args: []string{"certs", "inspect", fx.bigPEM}, want: "1 MiB"},
 		{name: "certs inspect key FIFO", args: []string{"certs", "inspect", fx.cert, "--key", fx.fifo}, want: "--key"},
 		{name: "certs inspect ca /dev/zero", args: []string{"certs", "inspect", fx.cert, "--ca-file", "/dev/zero"}, want: "--ca-file"},
+	})
+}
+
+// manySANs is one --san over the cap.
+func manySANs() []string {
+	var args []string
+	for i := range 101 {
+		args = append(args, "--san", fmt.Sprintf("n%d.example.com", i))
+	}
+	return args
+}
+
+// TestRefusedNumbers: ports are plain decimal, --days stays within ten
+// years, and --san is capped, in every command that takes them.
+func TestRefusedNumbers(t *testing.T) {
+	initYes := []string{"init", "--yes", "--host", e2eHost, "--dry-run"}
+	with := func(base []string, more ...string) []string { return append(append([]string{}, base...), more...) }
+	checkRefused(t, []refusedCase{
+		{name: "init port octal", args: with(initYes, "--port", "030443"), want: "--port"},
+		{name: "init port hex", args: with(initYes, "--port", "0x1bb"), want: "--port"},
+		{name: "init port underscore", args: with(initYes, "--port", "4_43"), want: "--port"},
+		{name: "init port negative", args: with(initYes, "--port=-443"), want: "--port"},
+		{name: "init port zero", args: with(initYes, "--port", "0"), want: "--port"},
+		{name: "init port octal on a setup", args: with(initYes, "--port", "0443"), want: "--port", existing: true},
+		{name: "preflight port octal", args: []string{"preflight", "--host", e2eHost, "--port", "030443"}, want: "--port"},
+		{name: "trust port hex", args: []string{"trust", "--host", e2eHost, "--port", "0x1bb", "--dry-run"}, want: "--port"},
+		{name: "init days overflowing", args: with(initYes, "--days", "200000"), want: "--days: 200000 days is out of range: use 1 to 3650"},
+		{name: "init days zero", args: with(initYes, "--days", "0"), want: "--days"},
+		{name: "init days octal", args: with(initYes, "--days", "0825"), want: "--days"},
+		{name: "init days on a setup", args: with(initYes, "--days", "3651"), want: "--days", existing: true},
+		{name: "certs gen days overflowing", args: []string{"certs", "gen", "--host", e2eHost, "--days", "200000"}, want: "--days"},
+		{name: "certs gen days on a setup", args: []string{"certs", "gen", "--days", "4000"}, want: "--days", existing: true},
+		{name: "init too many SANs", args: with(initYes, manySANs()...), want: "--san: 101 values: give at most 100"},
+		{name: "certs gen too many SANs", args: with([]string{"certs", "gen", "--host", e2eHost}, manySANs()...), want: "--san"},
 	})
 }

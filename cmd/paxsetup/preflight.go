@@ -100,7 +100,7 @@ Exit codes: 0 no check failed (warnings allowed); 3 a check failed;
 	fl.StringVar(&opts.Host, "host", "", "the registry's DNS name or IP (default: the setup's, else this machine's FQDN)")
 	fl.StringSliceVar(&opts.SANs, "san", nil, "extra DNS name or IP the certificate must cover (custom mode), repeatable")
 	fl.StringVar(&opts.Email, "email", "", "Let's Encrypt account email")
-	fl.IntVar(&opts.Port, "port", d.Port, "host port for the registry")
+	decimalIntVar(fl, &opts.Port, "port", d.Port, "host port for the registry")
 	fl.StringVar(&opts.Bind, "bind", "", "host address the port is published on (default: all)")
 	fl.StringVar(&opts.CertFile, "cert-file", "", "your server certificate and its chain, PEM (custom mode)")
 	fl.StringVar(&opts.KeyFile, "key-file", "", "the certificate's private key, PEM (custom mode)")

@@ -135,10 +135,8 @@ func Validate(a config.Answers) error {
 	if err := certgen.ValidateHost(a.Host); err != nil {
 		return &FlagError{Flag: "host", Err: err}
 	}
-	for _, s := range a.SANs {
-		if err := certgen.ValidateSAN(s); err != nil {
-			return &FlagError{Flag: "san", Err: err}
-		}
+	if err := certgen.ValidateSANs(a.SANs); err != nil {
+		return &FlagError{Flag: "san", Err: err}
 	}
 	if a.Port < 1 || a.Port > 65535 {
 		return flagErr("port", "%d is out of range: use a port from 1 to 65535 (443 is the default)", a.Port)
@@ -176,8 +174,8 @@ func Validate(a config.Answers) error {
 	if err := validateModes(a); err != nil {
 		return err
 	}
-	if a.Days <= 0 {
-		return flagErr("days", "%d days: the certificate must be valid for at least one day", a.Days)
+	if err := certgen.ValidateDays(a.Days); err != nil {
+		return &FlagError{Flag: "days", Err: err}
 	}
 	return nil
 }

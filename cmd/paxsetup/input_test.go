@@ -252,5 +252,19 @@ func TestRefusedNumbers(t *testing.T) {
 		{name: "certs gen days on a setup", args: []string{"certs", "gen", "--days", "4000"}, want: "--days", existing: true},
 		{name: "init too many SANs", args: with(initYes, manySANs()...), want: "--san: 101 values: give at most 100"},
 		{name: "certs gen too many SANs", args: with([]string{"certs", "gen", "--host", e2eHost}, manySANs()...), want: "--san"},
+		{name: "preflight too many SANs", args: with([]string{"preflight", "--host", e2eHost}, manySANs()...), want: "--san"},
+	})
+}
+
+// TestPreflightAppliesInitRules: what init refuses, preflight refuses too,
+// naming the same flag, instead of passing it.
+func TestPreflightAppliesInitRules(t *testing.T) {
+	checkRefused(t, []refusedCase{
+		{name: "underscore in host", args: []string{"preflight", "--host", "reg_1.example.com"}, want: "--host"},
+		{name: "URL as host", args: []string{"preflight", "--host", "https://registry.example.com"}, want: "--host"},
+		{name: "bad san", args: []string{"preflight", "--host", e2eHost, "--san", "-bad.example.com"}, want: "--san"},
+		{name: "custom without a certificate", args: []string{"preflight", "--host", e2eHost, "--mode", "custom"}, want: "--cert-file"},
+		{name: "bind not an address", args: []string{"preflight", "--host", e2eHost, "--bind", "eth0"}, want: "--bind"},
+		{name: "bad host on a setup", args: []string{"preflight", "--host", "bad host"}, want: "--host", existing: true},
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/fatih/color"
 	"github.com/spf13/cobra"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/hostinfo"
@@ -233,6 +234,11 @@ func preflightOptionsFor(ctx context.Context, opts *PreflightOptions) (preflight
 	}
 	if a.Port == 0 {
 		a.Port = config.DefaultPort
+	}
+	// init's own rules: a host or name preflight passed must not be one
+	// init then refuses.
+	if err := answers.Validate(a); err != nil {
+		return preflight.Options{}, err
 	}
 	return preflight.FromAnswers(opts.Dir, a), nil
 }

@@ -151,7 +151,7 @@ func runUsers(ctx context.Context, opts *UsersOptions) error {
 	switch opts.Action {
 	case "add":
 		if err := htpasswd.ValidateUser(user); err != nil {
-			return &usageError{err: err}
+			return &usageError{err: fmt.Errorf("NAME: %w", err)}
 		}
 		if f.Has(user) {
 			return &usageError{err: fmt.Errorf("user %q is already in %s: set its password with paxsetup users passwd %s", user, path, user)}

@@ -150,6 +150,8 @@ type refusedCase struct {
 	want string
 	// existing runs against a saved setup rather than a fresh folder.
 	existing bool
+	// envDir leaves --dir to PAXSETUP_DIR.
+	envDir bool
 }
 
 func checkRefused(t *testing.T, cases []refusedCase) {
@@ -165,7 +167,7 @@ func checkRefused(t *testing.T, cases []refusedCase) {
 			for i, a := range args {
 				args[i] = strings.ReplaceAll(a, "DIR", dir)
 			}
-			if !strings.Contains(strings.Join(args, " "), "--dir") {
+			if !tt.envDir && !strings.Contains(strings.Join(args, " "), "--dir") {
 				args = append(args, "--dir", dir)
 			}
 			r := runRefused(t, append([]string{"PAXSETUP_ADMIN_PASSWORD=", "PAXSETUP_READER_PASSWORD=", "PAXSETUP_PASSWORD="}, tt.env...), args...)
@@ -267,4 +269,47 @@ func TestPreflightAppliesInitRules(t *testing.T) {
 		{name: "bind not an address", args: []string{"preflight", "--host", e2eHost, "--bind", "eth0"}, want: "--bind"},
 		{name: "bad host on a setup", args: []string{"preflight", "--host", "bad host"}, want: "--host", existing: true},
 	})
+}
+
+// TestRefusedNamesAndURLs: user names without invisible characters, --dir
+// without control characters, image references the distribution parser
+// accepts, and no password inside a URL; each refused naming its flag.
+func TestRefusedNamesAndURLs(t *testing.T) {
+	initYes := []string{"init", "--yes", "--host", e2eHost, "--dry-run"}
+	with := func(base []string, more ...string) []string { return append(append([]string{}, base...), more...) }
+	le := with(initYes, "--mode", "letsencrypt", "--email", "ops@example.com")
+	s3 := with(initYes, "--storage", "s3", "--s3-region", "eu-west-1", "--s3-bucket", "packs")
+	checkRefused(t, []refusedCase{
+		{name: "admin user zero width space", args: with(initYes, "--admin-user", "ad\u200bmin"), want: "--admin-user"},
+		{name: "reader user right-to-left override", args: with(initYes, "--reader-user", "spectro\u202e"), want: "--reader-user"},
+		{name: "reader user invalid UTF-8", args: with(initYes, "--reader-user", "spec\xfftro"), want: "--reader-user"},
+		{name: "users add zero width space", args: []string{"users", "add", "ad\u200bmin2", "--password-file", "/dev/null"}, want: "NAME", existing: true},
+		{name: "dir with a newline", args: with(initYes, "--dir", "DIR\nhost: evil.example.com"), want: "--dir"},
+		{name: "dir with an escape", args: []string{"status", "--dir", "DIR\x1b[2J"}, want: "--dir"},
+		{name: "dir from the environment", args: initYes, env: []string{"PAXSETUP_DIR=/tmp/x\ny"}, want: "PAXSETUP_DIR", envDir: true},
+		{name: "image uppercase", args: with(initYes, "--image", "Registry:2"), want: "--image"},
+		{name: "image bad tag", args: with(initYes, "--image", "registry:bad tag!"), want: "--image"},
+		{name: "image trailing colon", args: with(initYes, "--image", "registry:"), want: "--image"},
+		{name: "image on a setup", args: with(initYes, "--image", "registry@sha256:123"), want: "--image", existing: true},
+		{name: "upgrade image", args: []string{"upgrade", "--image", "Upper:1"}, want: "--image", existing: true},
+		{name: "verify endpoint password", args: []string{"verify", "--endpoint", "https://u:hunter2-secret@" + e2eHost}, want: "--endpoint"},
+		{name: "verify endpoint user only", args: []string{"verify", "--endpoint", "https://u@" + e2eHost}, want: "--endpoint"},
+		{name: "acme directory password", args: with(le, "--acme-directory", "https://u:hunter2-secret@acme.example.com/dir"), want: "--acme-directory"},
+		{name: "s3 endpoint password", args: with(s3, "--s3-regionendpoint", "https://key:hunter2-secret@minio.example.com:9000"), want: "--s3-regionendpoint"},
+	})
+}
+
+// TestURLPasswordNeverShown: a refused URL's password is in no output.
+func TestURLPasswordNeverShown(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "setup")
+	for _, args := range [][]string{
+		{"verify", "--dir", dir, "--endpoint", "https://u:hunter2-secret@" + e2eHost + ":bad"},
+		{"init", "--yes", "--dir", dir, "--host", e2eHost, "--mode", "letsencrypt", "--email", "ops@example.com", "--acme-directory", "https://u:hunter2-secret@acme.example.com/dir"},
+		{"init", "--yes", "--dir", dir, "--host", e2eHost, "--storage", "s3", "--s3-region", "eu-west-1", "--s3-bucket", "packs", "--s3-regionendpoint", "http://k:hunter2-secret@[::1"},
+	} {
+		r := runRefused(t, nil, args...)
+		if r.code != exitUsage || strings.Contains(r.stdout+r.stderr, "hunter2") {
+			t.Errorf("%s: exit %d, output:\n%s%s", args[0], r.code, r.stdout, r.stderr)
+		}
+	}
 }

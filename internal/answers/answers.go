@@ -14,11 +14,14 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/distribution/reference"
+
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
+	"github.com/paxsetup/paxsetup/internal/secretenv"
 	"github.com/paxsetup/paxsetup/internal/templates"
 )
 
@@ -180,10 +183,36 @@ func Validate(a config.Answers) error {
 	return nil
 }
 
-// ValidateImage checks an image reference as typed.
+// ValidateImage checks an image reference as typed, with the parser the
+// engine and the registry use, so that a reference refused here is one the
+// engine would refuse later, after files were written.
 func ValidateImage(s string) error {
-	if strings.TrimSpace(s) == "" || strings.ContainsAny(s, " \t\n") {
-		return fmt.Errorf("%q is not an image reference", s)
+	if strings.TrimSpace(s) == "" {
+		return errors.New("no image reference")
+	}
+	if _, err := reference.ParseNormalizedNamed(s); err != nil {
+		return fmt.Errorf("%q is not an image reference (%v)", s, err)
+	}
+	return nil
+}
+
+// ErrURLUserinfo is a URL that holds a user name or password.
+var ErrURLUserinfo = errors.New("the URL holds a user name or password")
+
+// CheckURLUserinfo refuses a URL with userinfo (https://user:pw@host). The
+// error never repeats what comes before the "@": a password typed there
+// must not reach the terminal, a log or paxsetup.yaml. The text is cut by
+// hand rather than by url.Parse, whose errors quote the whole URL.
+func CheckURLUserinfo(raw string) error {
+	rest := raw
+	if _, after, ok := strings.Cut(rest, "://"); ok {
+		rest = after
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		return fmt.Errorf("%w in front of %q; remove it", ErrURLUserinfo, "@"+rest[i+1:])
 	}
 	return nil
 }
@@ -280,6 +309,14 @@ func validateModes(a config.Answers) error {
 	}
 	if a.Storage != templates.StorageS3 && a.S3 != nil {
 		return flagErr("storage", "--s3-* flags are for --storage s3, not %s: add --storage s3 or drop them", a.Storage)
+	}
+	if err := CheckURLUserinfo(a.ACMEDirectory); err != nil {
+		return flagErr("acme-directory", "%v: give the directory's URL alone", err)
+	}
+	if a.S3 != nil {
+		if err := CheckURLUserinfo(a.S3.RegionEndpoint); err != nil {
+			return flagErr("s3-regionendpoint", "%v: give the keys with --s3-credentials-file or %s and %s", err, secretenv.S3AccessKey, secretenv.S3SecretKey)
+		}
 	}
 	if a.Mode != config.ModeLetsEncrypt {
 		if a.Email != "" {

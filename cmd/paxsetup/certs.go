@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -104,7 +105,7 @@ so init keeps the new certificate.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Host, "host", "", "the registry's DNS name or IP: the certificate's CN and first SAN (default: the setup's host)")
 	fl.StringArrayVar(&opts.SANs, "san", nil, "another DNS name (wildcards allowed) or IP clients use, repeatable (default: the setup's)")
-	fl.IntVar(&opts.Days, "days", certgen.DefaultLeafDays, "server certificate validity in days (Apple clients accept at most 825)")
+	decimalIntVar(fl, &opts.Days, "days", certgen.DefaultLeafDays, "server certificate validity in days (Apple clients accept at most 825)")
 	fl.StringVar(&opts.KeyType, "key-type", string(certgen.DefaultKeyType), "server key: "+keyTypeList())
 	fl.StringVar(&opts.CAKeyType, "ca-key-type", string(certgen.DefaultKeyType), "key of a new CA: "+keyTypeList())
 	fl.StringVar(&opts.Out, "out", "", "folder for the files (default <dir>/certs)")
@@ -163,13 +164,11 @@ func runCertsGen(ctx context.Context, opts *CertsGenOptions) error {
 	if err := certgen.ValidateHost(host); err != nil {
 		return &answers.FlagError{Flag: "host", Err: err}
 	}
-	for _, s := range sans {
-		if err := certgen.ValidateSAN(s); err != nil {
-			return &answers.FlagError{Flag: "san", Err: err}
-		}
+	if err := certgen.ValidateSANs(sans); err != nil {
+		return &answers.FlagError{Flag: "san", Err: err}
 	}
-	if days <= 0 {
-		return &answers.FlagError{Flag: "days", Err: fmt.Errorf("the validity must be at least 1 day (got %d); the default is %d", days, certgen.DefaultLeafDays)}
+	if err := certgen.ValidateDays(days); err != nil {
+		return &answers.FlagError{Flag: "days", Err: err}
 	}
 	keyType, err := certgen.ParseKeyType(opts.KeyType)
 	if err != nil {
@@ -369,6 +368,10 @@ type inspectReport struct {
 
 func runCertsInspect(ctx context.Context, opts *CertsInspectOptions) error {
 	chain, err := certgen.LoadCertificates(opts.File)
+	if errors.Is(err, fsutil.ErrNotRegular) || errors.Is(err, fsutil.ErrTooLarge) {
+		// The argument itself is wrong, as a bad flag value is.
+		return &usageError{err: fmt.Errorf("FILE: %w", err)}
+	}
 	if err != nil {
 		return fmt.Errorf("%w: give a PEM file of certificates, the server certificate first", err)
 	}

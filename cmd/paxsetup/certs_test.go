@@ -77,8 +77,8 @@ func TestCertsGenBadInput(t *testing.T) {
 		{"bad san", []string{"--host", "registry.example.com", "--san", "-bad.example.com"}, []string{"--san", "starts with a hyphen"}},
 		{"wildcard over an IP", []string{"--host", "registry.example.com", "--san", "*.10.0.0.1"}, []string{"--san", "not IP addresses"}},
 		{"wildcard in the middle", []string{"--host", "registry.example.com", "--san", "a.*.example.com"}, []string{"--san", "whole first label"}},
-		{"days zero", []string{"--host", "registry.example.com", "--days", "0"}, []string{"--days", "at least 1 day (got 0)"}},
-		{"days negative", []string{"--host", "registry.example.com", "--days", "-5"}, []string{"--days", "got -5"}},
+		{"days zero", []string{"--host", "registry.example.com", "--days", "0"}, []string{"--days", "0 days is out of range: use 1 to 3650"}},
+		{"days negative", []string{"--host", "registry.example.com", "--days", "-5"}, []string{"--days", "-5 days is out of range"}},
 		{"unknown key type", []string{"--host", "registry.example.com", "--key-type", "dsa1024"}, []string{"--key-type", `unknown key type "dsa1024"`, "rsa4096"}},
 		{"unknown CA key type", []string{"--host", "registry.example.com", "--ca-key-type", "ed448"}, []string{"--ca-key-type", "ecdsa-p256"}},
 	}

@@ -87,7 +87,7 @@ once the new one answers.`,
 	fl.StringVar(&opts.Flags.Mode, "mode", d.Mode, "selfsigned (paxsetup's own CA), letsencrypt (the registry obtains a public certificate), custom (your certificate: --cert-file, --key-file, --ca-file) or http (plain HTTP, lab only)")
 	fl.StringVar(&opts.Flags.Host, "host", "", "the registry's DNS name: certificate CN and Palette endpoint (default this machine's FQDN)")
 	fl.StringArrayVar(&opts.Flags.SANs, "san", nil, "extra DNS name or IP for the certificate, repeatable (the host's own IPs are always added)")
-	fl.IntVar(&opts.Flags.Port, "port", d.Port, "host port for HTTPS (HTTP with --mode http)")
+	decimalIntVar(fl, &opts.Flags.Port, "port", d.Port, "host port for HTTPS (HTTP with --mode http)")
 	fl.StringVar(&opts.Flags.Image, "image", d.Image, "registry image")
 	fl.StringVar(&opts.Flags.Pull, "pull", d.Pull, "when to pull the image: always, missing or never")
 	fl.StringVar(&opts.Flags.ImageArchive, "image-archive", "", "load the image from a `docker save` tarball (plain or gzip) first, for air-gapped hosts; it must hold --image")
@@ -99,7 +99,7 @@ once the new one answers.`,
 	fl.StringVar(&opts.Flags.ReaderPasswordFile, "reader-password-file", "", "file holding the second user's password (or env PAXSETUP_READER_PASSWORD)")
 	fl.StringVar(&opts.Flags.Storage, "storage", d.Storage, "pack storage: filesystem (under <dir>/data), inmemory (lost on restart: tests only) or s3 (with the --s3-* flags)")
 	addModeFlags(fl, opts)
-	fl.IntVar(&opts.Flags.Days, "days", d.Days, "server certificate validity in days")
+	decimalIntVar(fl, &opts.Flags.Days, "days", d.Days, "server certificate validity in days")
 	fl.BoolVar(&opts.Force, "force", false, "replace existing certificates and generated passwords")
 	fl.DurationVar(&opts.Timeout, "timeout", 60*time.Second, "how long to wait for the registry to answer")
 	return cmd

@@ -13,6 +13,7 @@ import (
 	"github.com/fatih/color"
 	"github.com/spf13/cobra"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/hostinfo"
@@ -100,7 +101,7 @@ Exit codes: 0 no check failed (warnings allowed); 3 a check failed;
 	fl.StringVar(&opts.Host, "host", "", "the registry's DNS name or IP (default: the setup's, else this machine's FQDN)")
 	fl.StringSliceVar(&opts.SANs, "san", nil, "extra DNS name or IP the certificate must cover (custom mode), repeatable")
 	fl.StringVar(&opts.Email, "email", "", "Let's Encrypt account email")
-	fl.IntVar(&opts.Port, "port", d.Port, "host port for the registry")
+	decimalIntVar(fl, &opts.Port, "port", d.Port, "host port for the registry")
 	fl.StringVar(&opts.Bind, "bind", "", "host address the port is published on (default: all)")
 	fl.StringVar(&opts.CertFile, "cert-file", "", "your server certificate and its chain, PEM (custom mode)")
 	fl.StringVar(&opts.KeyFile, "key-file", "", "the certificate's private key, PEM (custom mode)")
@@ -233,6 +234,11 @@ func preflightOptionsFor(ctx context.Context, opts *PreflightOptions) (preflight
 	}
 	if a.Port == 0 {
 		a.Port = config.DefaultPort
+	}
+	// init's own rules: a host or name preflight passed must not be one
+	// init then refuses.
+	if err := answers.Validate(a); err != nil {
+		return preflight.Options{}, err
 	}
 	return preflight.FromAnswers(opts.Dir, a), nil
 }

@@ -7,7 +7,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/fatih/color"
 	"github.com/spf13/cobra"
@@ -69,6 +72,12 @@ Exit codes: 0 success; 1 failure; 2 invalid flags or input; 3 a check failed
 			}
 			if g.Dir == "" {
 				g.Dir = defaultDir(f)
+			}
+			// The folder's name is written into paxsetup.yaml, PALETTE.txt
+			// and the commands printed: a newline in it would add lines.
+			if i := strings.IndexFunc(g.Dir, unicode.IsControl); i >= 0 {
+				r, _ := utf8.DecodeRuneInString(g.Dir[i:])
+				return flagError("dir", fmt.Errorf("%q contains a control character (%U): give a folder name without newlines, tabs or escapes (also in PAXSETUP_DIR)", g.Dir, r))
 			}
 			abs, err := filepath.Abs(g.Dir)
 			if err != nil {

@@ -77,7 +77,7 @@ Run it on every machine that pulls from the registry (as root).`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.CAFile, "ca-file", "", "the CA certificate(s) to trust, PEM (default <dir>/certs/ca.crt)")
 	fl.StringArrayVar(&opts.Hosts, "host", nil, "the registry's name or IP as clients write it, repeatable (default: every name and IP of the setup's server certificate)")
-	fl.IntVar(&opts.Port, "port", 0, "the registry's port (default: the setup's, else 443)")
+	decimalIntVar(fl, &opts.Port, "port", 0, "the registry's port (default: the setup's, else 443)")
 	fl.StringSliceVar(&opts.Targets, "target", []string{"docker", "spectro", "system"}, "where to install: docker, spectro, system (comma-separated or repeated)")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print what would be written and run, and change nothing")
 	fl.BoolVar(&opts.Uninstall, "uninstall", false, "remove what trust installed for --host and --port")

@@ -16,6 +16,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
+	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
 	"github.com/paxsetup/paxsetup/internal/setup"
 	"github.com/paxsetup/paxsetup/internal/verify"
@@ -157,7 +158,7 @@ func runUsers(ctx context.Context, opts *UsersOptions) error {
 	switch opts.Action {
 	case "add":
 		if err := htpasswd.ValidateUser(user); err != nil {
-			return &usageError{err: err}
+			return &usageError{err: fmt.Errorf("NAME: %w", err)}
 		}
 		if f.Has(user) {
 			return &usageError{err: fmt.Errorf("user %q is already in %s: set its password with paxsetup users passwd %s", user, path, user)}
@@ -253,9 +254,9 @@ func readNewPassword(opts *UsersOptions, user string) (string, error) {
 	}
 	switch {
 	case opts.PasswordFile != "":
-		data, err := os.ReadFile(opts.PasswordFile)
+		data, err := fsutil.ReadRegularFile(opts.PasswordFile, fsutil.MaxSecretFile)
 		if err != nil {
-			return "", &answers.FlagError{Flag: "password-file", Err: fmt.Errorf("cannot read the password file: %v", errors.Unwrap(err))}
+			return "", &answers.FlagError{Flag: "password-file", Err: fmt.Errorf("cannot read the password file: %v", err)}
 		}
 		return check("password-file", trim(data))
 	case opts.PasswordStdin:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -14,6 +13,8 @@ import (
 	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
+	"github.com/paxsetup/paxsetup/internal/fsutil"
+	"github.com/paxsetup/paxsetup/internal/secretenv"
 	"github.com/paxsetup/paxsetup/internal/setup"
 	"github.com/paxsetup/paxsetup/internal/verify"
 )
@@ -86,6 +87,9 @@ Exit codes: 0 no check failed (warnings allowed); 3 a check failed;
 			opts.Dir = g.Dir
 			if opts.Output != "text" && opts.Output != "json" {
 				return flagError("output", fmt.Errorf("%q: use text or json", opts.Output))
+			}
+			if err := answers.CheckURLUserinfo(opts.Endpoint); err != nil {
+				return flagError("endpoint", fmt.Errorf("%w: give the user with --user and the password with --password-file or PAXSETUP_PASSWORD", err))
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -171,7 +175,7 @@ func verifyOptionsFor(opts *VerifyOptions) (verify.Options, error) {
 		user = saved.AdminUser
 	}
 	if user != "" {
-		pw, err := verifyPassword(opts, saved, haveSetup, user, opts.PasswordFile, "password-file", "PAXSETUP_PASSWORD")
+		pw, err := verifyPassword(opts, saved, haveSetup, user, opts.PasswordFile, "password-file", secretenv.Password)
 		if err != nil {
 			return v, err
 		}
@@ -219,7 +223,7 @@ func verifyPassword(opts *VerifyOptions, saved config.Answers, haveSetup bool, u
 		}
 	}
 	if file != "" {
-		data, err := os.ReadFile(file)
+		data, err := fsutil.ReadRegularFile(file, fsutil.MaxSecretFile)
 		if err != nil {
 			return "", &answers.FlagError{Flag: flag, Err: fmt.Errorf("cannot read the password file: %v", err)}
 		}

@@ -14,10 +14,14 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/distribution/reference"
+
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
+	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
+	"github.com/paxsetup/paxsetup/internal/secretenv"
 	"github.com/paxsetup/paxsetup/internal/templates"
 )
 
@@ -134,10 +138,8 @@ func Validate(a config.Answers) error {
 	if err := certgen.ValidateHost(a.Host); err != nil {
 		return &FlagError{Flag: "host", Err: err}
 	}
-	for _, s := range a.SANs {
-		if err := certgen.ValidateSAN(s); err != nil {
-			return &FlagError{Flag: "san", Err: err}
-		}
+	if err := certgen.ValidateSANs(a.SANs); err != nil {
+		return &FlagError{Flag: "san", Err: err}
 	}
 	if a.Port < 1 || a.Port > 65535 {
 		return flagErr("port", "%d is out of range: use a port from 1 to 65535 (443 is the default)", a.Port)
@@ -175,16 +177,42 @@ func Validate(a config.Answers) error {
 	if err := validateModes(a); err != nil {
 		return err
 	}
-	if a.Days <= 0 {
-		return flagErr("days", "%d days: the certificate must be valid for at least one day", a.Days)
+	if err := certgen.ValidateDays(a.Days); err != nil {
+		return &FlagError{Flag: "days", Err: err}
 	}
 	return nil
 }
 
-// ValidateImage checks an image reference as typed.
+// ValidateImage checks an image reference as typed, with the parser the
+// engine and the registry use, so that a reference refused here is one the
+// engine would refuse later, after files were written.
 func ValidateImage(s string) error {
-	if strings.TrimSpace(s) == "" || strings.ContainsAny(s, " \t\n") {
-		return fmt.Errorf("%q is not an image reference", s)
+	if strings.TrimSpace(s) == "" {
+		return errors.New("no image reference")
+	}
+	if _, err := reference.ParseNormalizedNamed(s); err != nil {
+		return fmt.Errorf("%q is not an image reference (%v)", s, err)
+	}
+	return nil
+}
+
+// ErrURLUserinfo is a URL that holds a user name or password.
+var ErrURLUserinfo = errors.New("the URL holds a user name or password")
+
+// CheckURLUserinfo refuses a URL with userinfo (https://user:pw@host). The
+// error never repeats what comes before the "@": a password typed there
+// must not reach the terminal, a log or paxsetup.yaml. The text is cut by
+// hand rather than by url.Parse, whose errors quote the whole URL.
+func CheckURLUserinfo(raw string) error {
+	rest := raw
+	if _, after, ok := strings.Cut(rest, "://"); ok {
+		rest = after
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		return fmt.Errorf("%w in front of %q; remove it", ErrURLUserinfo, "@"+rest[i+1:])
 	}
 	return nil
 }
@@ -282,6 +310,14 @@ func validateModes(a config.Answers) error {
 	if a.Storage != templates.StorageS3 && a.S3 != nil {
 		return flagErr("storage", "--s3-* flags are for --storage s3, not %s: add --storage s3 or drop them", a.Storage)
 	}
+	if err := CheckURLUserinfo(a.ACMEDirectory); err != nil {
+		return flagErr("acme-directory", "%v: give the directory's URL alone", err)
+	}
+	if a.S3 != nil {
+		if err := CheckURLUserinfo(a.S3.RegionEndpoint); err != nil {
+			return flagErr("s3-regionendpoint", "%v: give the keys with --s3-credentials-file or %s and %s", err, secretenv.S3AccessKey, secretenv.S3SecretKey)
+		}
+	}
 	if a.Mode != config.ModeLetsEncrypt {
 		if a.Email != "" {
 			return flagErr("email", "the email is Let's Encrypt's account contact: use it with --mode letsencrypt, or drop it")
@@ -309,6 +345,9 @@ func validateModes(a config.Answers) error {
 			}
 			if !fi.Mode().IsRegular() {
 				return flagErr(c.flag, "%s is not a file", p)
+			}
+			if fi.Size() > fsutil.MaxPEMFile {
+				return flagErr(c.flag, "%s is larger than %s, more than any certificate chain or key: give the PEM file", p, fsutil.Size(fsutil.MaxPEMFile))
 			}
 		}
 	default:

@@ -101,7 +101,9 @@ func TestValidate(t *testing.T) {
 		{"user with colon", func(a *config.Answers) { a.AdminUser = "ad:min" }, "admin-user", ":"},
 		{"reader same as admin", func(a *config.Answers) { a.ReaderUser = a.AdminUser }, "reader-user", "differ"},
 		{"storage", func(a *config.Answers) { a.Storage = "nfs" }, "storage", "filesystem"},
-		{"days", func(a *config.Answers) { a.Days = -1 }, "days", "at least one day"},
+		{"days", func(a *config.Answers) { a.Days = -1 }, "days", "out of range: use 1 to 3650"},
+		{"days overflowing", func(a *config.Answers) { a.Days = 200000 }, "days", "out of range: use 1 to 3650"},
+		{"too many SANs", func(a *config.Answers) { a.SANs = make([]string, 101) }, "san", "101 values: give at most 100"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

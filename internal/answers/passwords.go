@@ -2,10 +2,11 @@ package answers
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
+	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
+	"github.com/paxsetup/paxsetup/internal/secretenv"
 )
 
 // Password is a user's password and where it came from; the value never
@@ -19,8 +20,8 @@ type Password struct {
 // Env names the variables that carry passwords into unattended runs, so they
 // never appear on a command line.
 const (
-	EnvAdminPassword  = "PAXSETUP_ADMIN_PASSWORD"
-	EnvReaderPassword = "PAXSETUP_READER_PASSWORD"
+	EnvAdminPassword  = secretenv.AdminPassword
+	EnvReaderPassword = secretenv.ReaderPassword
 )
 
 // ReadPassword takes a user's password from the file given with flag, else
@@ -30,7 +31,7 @@ func ReadPassword(flag, file, env, user string, getenv func(string) string) (Pas
 	var p Password
 	switch {
 	case file != "":
-		data, err := os.ReadFile(file)
+		data, err := fsutil.ReadRegularFile(file, fsutil.MaxSecretFile)
 		if err != nil {
 			return Password{}, flagErr(flag, "cannot read the password file: %v", err)
 		}

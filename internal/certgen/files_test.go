@@ -236,7 +236,8 @@ func TestGenerateErrors(t *testing.T) {
 	}{
 		{"bad host", func(o *GenerateOptions) { o.Host = "reg_1.local" }, nil, `"reg_1.local" is not a valid DNS name`},
 		{"bad san", func(o *GenerateOptions) { o.SANs = []string{"*.10.0.0.1"} }, nil, "not IP addresses"},
-		{"negative days", func(o *GenerateOptions) { o.Days = -1 }, nil, "--days must be at least 1"},
+		{"negative days", func(o *GenerateOptions) { o.Days = -1 }, nil, "--days: -1 days is out of range"},
+		{"overflowing days", func(o *GenerateOptions) { o.Days = 200000 }, nil, "--days: 200000 days is out of range"},
 		{"negative CA days", func(o *GenerateOptions) { o.CADays = -1 }, nil, "CA validity must be at least 1 day"},
 		{"unknown key type", func(o *GenerateOptions) { o.KeyType = "rsa1024" }, nil, `unknown key type "rsa1024"`},
 		{"unknown CA key type", func(o *GenerateOptions) { o.CAKeyType = "rsa1024" }, nil, `unknown key type "rsa1024"`},

@@ -17,6 +17,19 @@ import (
 // (https://support.apple.com/en-us/103769).
 const DefaultLeafDays = 825
 
+// MaxLeafDays bounds a server certificate's validity at ten years, far
+// beyond what public CAs issue (398 days) and far below the ~106,000 days at
+// which days*24h overflows time.Duration and NotAfter wraps into the past.
+const MaxLeafDays = 3650
+
+// ValidateDays checks a --days value.
+func ValidateDays(days int) error {
+	if days < 1 || days > MaxLeafDays {
+		return fmt.Errorf("%d days is out of range: use 1 to %d (the default %d is the most Apple clients accept)", days, MaxLeafDays, DefaultLeafDays)
+	}
+	return nil
+}
+
 // LeafOptions describes a server certificate. Every zero value but Host
 // means the default.
 type LeafOptions struct {
@@ -119,8 +132,10 @@ func checkLeafOptions(opts LeafOptions) error {
 			return err
 		}
 	}
-	if opts.Days < 0 {
-		return fmt.Errorf("--days must be at least 1 (got %d)", opts.Days)
+	if opts.Days != 0 {
+		if err := ValidateDays(opts.Days); err != nil {
+			return fmt.Errorf("--days: %w", err)
+		}
 	}
 	if opts.Key == nil {
 		return opts.KeyType.check()

@@ -163,7 +163,7 @@ func TestIssueValidity(t *testing.T) {
 		{"days", ca, 30, testNow, 30 * 24 * time.Hour, ""},
 		{"more than apple allows, when asked", ca, 1825, testNow, 1825 * 24 * time.Hour, ""},
 		{"cut short at the CA's end", shortCA, 0, testNow, 100 * 24 * time.Hour, ""},
-		{"negative days", ca, -5, testNow, 0, "--days must be at least 1 (got -5)"},
+		{"negative days", ca, -5, testNow, 0, "--days: -5 days is out of range"},
 		{"expired CA", shortCA, 0, testNow.AddDate(0, 0, 101), 0, "is valid only until"},
 		{"CA with hours left", shortCA, 0, testNow.AddDate(0, 0, 100).Add(-13 * time.Hour), 0, "is valid only until"},
 	}

@@ -29,6 +29,24 @@ func ValidateHost(host string) error {
 	return validateName(host)
 }
 
+// MaxSANs caps the --san values of one certificate: a registry has a few
+// names, and thousands make a certificate that takes minutes to check and
+// that Go's own verifier refuses.
+const MaxSANs = 100
+
+// ValidateSANs checks the number of --san values and each of them.
+func ValidateSANs(sans []string) error {
+	if len(sans) > MaxSANs {
+		return fmt.Errorf("%d values: give at most %d names and addresses", len(sans), MaxSANs)
+	}
+	for _, s := range sans {
+		if err := ValidateSAN(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ValidateSAN checks one --san value: a DNS name, an IPv4 or IPv6 address, or
 // a wildcard DNS name whose first label is exactly "*" ("*.example.com").
 func ValidateSAN(s string) error {

@@ -6,7 +6,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
+
+	"github.com/paxsetup/paxsetup/internal/fsutil"
 )
 
 // ParseCertificatesPEM decodes every CERTIFICATE block in data, in file
@@ -54,7 +55,7 @@ func LoadCertPool(path string) (*x509.CertPool, error) {
 var errEncryptedKey = errors.New("the key is encrypted: decrypt it first (openssl pkey -in KEY -out KEY.plain)")
 
 func readCertificates(path string) ([]*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
+	data, err := fsutil.ReadRegularFile(path, fsutil.MaxPEMFile)
 	if err != nil {
 		return nil, err // an *fs.PathError: it names the operation and path.
 	}
@@ -66,7 +67,7 @@ func readCertificates(path string) ([]*x509.Certificate, error) {
 }
 
 func readPrivateKey(path string) (crypto.Signer, error) {
-	data, err := os.ReadFile(path)
+	data, err := fsutil.ReadRegularFile(path, fsutil.MaxPEMFile)
 	if err != nil {
 		return nil, err // an *fs.PathError: it names the operation and path.
 	}

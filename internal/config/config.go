@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"go.yaml.in/yaml/v3"
@@ -127,7 +126,7 @@ func Load(dir string) (Answers, error) {
 // LoadFile reads an answers file at path, for replaying another site's
 // answers with `init --config`.
 func LoadFile(path string) (Answers, error) {
-	data, err := os.ReadFile(path)
+	data, err := fsutil.ReadRegularFile(path, fsutil.MaxConfigFile)
 	if err != nil {
 		return Answers{}, err
 	}

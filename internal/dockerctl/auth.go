@@ -15,6 +15,8 @@ import (
 
 	"github.com/distribution/reference"
 	"github.com/moby/moby/api/types/registry"
+
+	"github.com/paxsetup/paxsetup/internal/secretenv"
 )
 
 // dockerHubServer is the key under which the docker CLI stores Docker Hub's
@@ -152,6 +154,7 @@ func fromHelper(ctx context.Context, helper, server string) (user, secret string
 		return "", "", fmt.Errorf("config.json names the credential helper %q but %s is not on PATH", helper, prog)
 	}
 	cmd := exec.CommandContext(ctx, path, "get")
+	cmd.Env = secretenv.Environ()
 	cmd.Stdin = strings.NewReader(server)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

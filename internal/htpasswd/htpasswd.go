@@ -123,9 +123,19 @@ func ValidateUser(name string) error {
 	}
 	// The registry trims each line, and a client may trim what the operator
 	// typed: a space or invisible character makes a name that never matches.
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("%w: user name %q is not valid UTF-8; use letters, digits, '.', '-' or '_'", ErrInvalidUser, name)
+	}
 	for _, r := range name {
 		if unicode.IsSpace(r) || unicode.IsControl(r) {
 			return fmt.Errorf("%w: user name %q contains whitespace or a control character (%U); use letters, digits, '.', '-' or '_'",
+				ErrInvalidUser, name, r)
+		}
+		// Format characters (U+200B zero width space, U+202E right-to-left
+		// override) are invisible or reorder the text shown: two names
+		// that print alike would be different logins.
+		if unicode.Is(unicode.Cf, r) || !unicode.IsGraphic(r) {
+			return fmt.Errorf("%w: user name %q contains an invisible or format character (%U); use letters, digits, '.', '-' or '_'",
 				ErrInvalidUser, name, r)
 		}
 	}

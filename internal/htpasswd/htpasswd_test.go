@@ -125,6 +125,11 @@ func TestValidateUser(t *testing.T) {
 		{name: "no-break space", user: "admin\u00a0", wantErr: "(U+00A0)"},
 		{name: "control", user: "ad\x00min", wantErr: "(U+0000)"},
 		{name: "256 bytes", user: strings.Repeat("u", 256), wantErr: "is 256 bytes; use at most 255"},
+		{name: "letters beyond ASCII", user: "jürgen.ops"},
+		{name: "zero width space", user: "ad\u200bmin", wantErr: "invisible or format character (U+200B)"},
+		{name: "right-to-left override", user: "admin\u202e", wantErr: "(U+202E)"},
+		{name: "byte order mark", user: "\ufeffadmin", wantErr: "(U+FEFF)"},
+		{name: "invalid UTF-8", user: "ad\xffmin", wantErr: "not valid UTF-8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/shirou/gopsutil/v4/process"
 
 	"github.com/paxsetup/paxsetup/internal/hostinfo"
+	"github.com/paxsetup/paxsetup/internal/secretenv"
 )
 
 // withDefaults fills every nil field with the real host.
@@ -64,7 +65,9 @@ func (d Deps) withDefaults() Deps {
 	}
 	if d.Command == nil {
 		d.Command = func(ctx context.Context, name string, args ...string) (string, error) {
-			out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+			cmd := exec.CommandContext(ctx, name, args...)
+			cmd.Env = secretenv.Environ()
+			out, err := cmd.CombinedOutput()
 			return string(out), err
 		}
 	}

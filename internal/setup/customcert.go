@@ -75,7 +75,7 @@ type customBundle struct {
 // warn, errors refuse them.
 func loadCustomCert(a config.Answers, now time.Time, warn io.Writer) (*customBundle, error) {
 	read := func(flag, path string) ([]byte, error) {
-		data, err := os.ReadFile(path)
+		data, err := fsutil.ReadRegularFile(path, fsutil.MaxPEMFile)
 		if err != nil {
 			return nil, &answers.FlagError{Flag: flag, Err: fmt.Errorf("cannot read %s: %v", path, errors.Unwrap(err))}
 		}

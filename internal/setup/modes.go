@@ -16,6 +16,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/fsutil"
+	"github.com/paxsetup/paxsetup/internal/secretenv"
 	"github.com/paxsetup/paxsetup/internal/templates"
 )
 
@@ -33,8 +34,8 @@ type S3Keys struct {
 
 // Environment variables that carry S3 keys into unattended runs.
 const (
-	EnvS3AccessKey = "PAXSETUP_S3_ACCESS_KEY"
-	EnvS3SecretKey = "PAXSETUP_S3_SECRET_KEY"
+	EnvS3AccessKey = secretenv.S3AccessKey
+	EnvS3SecretKey = secretenv.S3SecretKey
 )
 
 // ReadS3Keys takes the S3 keys from file when given, else from the
@@ -54,7 +55,7 @@ func ReadS3Keys(file string, getenv func(string) string) (S3Keys, error) {
 	bad := func(format string, args ...any) error {
 		return &answers.FlagError{Flag: "s3-credentials-file", Err: fmt.Errorf("%s: "+format, append([]any{file}, args...)...)}
 	}
-	data, err := os.ReadFile(file)
+	data, err := fsutil.ReadRegularFile(file, fsutil.MaxSecretFile)
 	if err != nil {
 		return S3Keys{}, bad("cannot read it: %v", errors.Unwrap(err))
 	}

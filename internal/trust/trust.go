@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"github.com/paxsetup/paxsetup/internal/fsutil"
+	"github.com/paxsetup/paxsetup/internal/secretenv"
 )
 
 // Target is one place clients look for trusted CAs.
@@ -318,7 +319,9 @@ func (ExecRunner) Run(ctx context.Context, root string, argv []string) ([]byte, 
 	if r := rootOrDefault(root); r != "/" {
 		argv = append([]string{"chroot", r}, argv...)
 	}
-	return exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = secretenv.Environ()
+	return cmd.CombinedOutput()
 }
 
 // Apply carries out the steps in order and calls done after each one. It

@@ -235,8 +235,11 @@ var defaultChown chownFunc = os.Lchown
 // runContainer makes the registry run with spec: it leaves an identical
 // running container alone, starts a stopped one, and replaces a different one
 // only once the new one answers; if the new one fails, the old one is put
-// back and started again.
-func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *dockerctl.Container, vopts verify.Options) (id, action string, rep verify.Report, err error) {
+// back and started again. A replacement is journaled in dir (JournalFile),
+// so that a run killed halfway is undone by the next one, and its engine
+// calls ignore the operator's Ctrl-C: only the wait for the new registry
+// can be interrupted, and that puts the old one back.
+func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *dockerctl.Container, vopts verify.Options, dir string) (id, action string, rep verify.Report, err error) {
 	if old != nil && old.Labels[LabelSpec] == spec.Labels[LabelSpec] {
 		action = "unchanged"
 		if !old.Running {
@@ -260,35 +263,57 @@ func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *doc
 	// The new container needs the old one's port and name, so the old one is
 	// stopped and set aside, not removed, until the new one has proved itself.
 	aside := fmt.Sprintf("%s-previous-%d", spec.Name, time.Now().Unix())
+	j := &swapJournal{path: journalPath(dir), Name: spec.Name, Old: old.ID, OldRunning: old.Running, Aside: aside,
+		Started: time.Now(), PID: os.Getpid(), Image: spec.Image, Spec: spec.Labels[LabelSpec]}
+	if err := j.save(swapStopping); err != nil {
+		return "", "", rep, err
+	}
+	undo := func(cause error) error {
+		if rerr := j.rollback(ctx, eng); rerr != nil {
+			return fmt.Errorf("%w; and restoring the previous registry failed: %v (it is the container %q: the next paxsetup init tries again, or rename it to %s and start it)", cause, rerr, aside, spec.Name)
+		}
+		return cause
+	}
 	if old.Running {
-		if err := eng.Stop(ctx, old.ID, stopTimeout); err != nil {
-			return "", "", rep, fmt.Errorf("stop the running registry %q: %w", spec.Name, err)
+		if err := call(ctx, func(c context.Context) error { return eng.Stop(c, old.ID, stopTimeout) }); err != nil {
+			return "", "", rep, undo(fmt.Errorf("stop the running registry %q: %w", spec.Name, err))
 		}
 	}
-	if err := eng.Rename(ctx, old.ID, aside); err != nil {
-		restart(context.WithoutCancel(ctx), eng, old)
-		return "", "", rep, fmt.Errorf("set aside the running registry %q: %w", spec.Name, err)
+	if err := call(ctx, func(c context.Context) error { return eng.Rename(c, old.ID, aside) }); err != nil {
+		return "", "", rep, undo(fmt.Errorf("set aside the running registry %q: %w", spec.Name, err))
 	}
-	id, rep, err = startNew(ctx, eng, spec, vopts)
+	if err := j.save(swapAside); err != nil {
+		return "", "", rep, undo(err)
+	}
+	if err := call(ctx, func(c context.Context) (err error) { id, err = eng.Create(c, spec); return err }); err != nil {
+		return "", "", rep, undo(err)
+	}
+	j.New = id
+	if err := j.save(swapCreated); err != nil {
+		return "", "", rep, undo(err)
+	}
+	if err := call(ctx, func(c context.Context) error { return eng.Start(c, id) }); err != nil {
+		return "", "", rep, undo(startError(spec.Name, err))
+	}
+	rep, err = waitReady(ctx, eng, id, vopts, 0)
 	if err != nil {
-		// Put the old registry back under a context that a Ctrl-C of the
-		// operator has not cancelled: leaving no registry is the worst outcome.
-		bg := context.WithoutCancel(ctx)
-		if rerr := eng.Rename(bg, old.ID, spec.Name); rerr != nil {
-			return "", "", rep, fmt.Errorf("%w; and restoring the previous registry failed: %v (it is the container %q: rename it to %s and start it)", err, rerr, aside, spec.Name)
+		if rerr := j.rollback(ctx, eng); rerr != nil {
+			return "", "", rep, fmt.Errorf("%w; and restoring the previous registry failed: %v (it is the container %q: the next paxsetup init tries again, or rename it to %s and start it)", err, rerr, aside, spec.Name)
 		}
-		restart(bg, eng, old)
 		// Restored means serving again, so it is waited for, unless the
 		// operator interrupted the run and wants it over.
 		if old.Running && ctx.Err() == nil {
-			if _, werr := waitReady(bg, eng, old.ID, vopts, old.RestartCount); werr != nil {
+			if _, werr := waitReady(context.WithoutCancel(ctx), eng, old.ID, vopts, old.RestartCount); werr != nil {
 				return "", "", rep, fmt.Errorf("the new registry failed and was removed; the previous registry was restored but does not answer (%v): %w", werr, err)
 			}
 		}
 		return "", "", rep, fmt.Errorf("the new registry failed and was removed; the previous registry was restored and answers again: %w", err)
 	}
-	if err := eng.Remove(ctx, old.ID); err != nil {
-		return id, "replaced", rep, fmt.Errorf("remove the previous registry %q: %w", aside, err)
+	if err := j.save(swapVerified); err != nil {
+		return id, "replaced", rep, err
+	}
+	if err := j.finish(ctx, eng); err != nil {
+		return id, "replaced", rep, err
 	}
 	return id, "replaced", rep, nil
 }
@@ -311,11 +336,7 @@ func startNew(ctx context.Context, eng Engine, spec dockerctl.Spec, vopts verify
 	bg := context.WithoutCancel(ctx)
 	if err := eng.Start(ctx, id); err != nil {
 		_ = eng.Remove(bg, id)
-		var b strings.Builder
-		for _, d := range dockerctl.Diagnose(dockerctl.Container{Error: err.Error()}, "") {
-			fmt.Fprintf(&b, "\n  cause: %s\n  fix:   %s", d.Cause, d.Fix)
-		}
-		return "", verify.Report{}, fmt.Errorf("registry container %q: %w%s", spec.Name, err, b.String())
+		return "", verify.Report{}, startError(spec.Name, err)
 	}
 	rep, err := waitReady(ctx, eng, id, vopts, 0)
 	if err != nil {
@@ -323,6 +344,16 @@ func startNew(ctx context.Context, eng Engine, spec dockerctl.Spec, vopts verify
 		return "", rep, err
 	}
 	return id, rep, nil
+}
+
+// startError says why the engine could not start the registry, with the
+// known causes and their fixes.
+func startError(name string, err error) error {
+	var b strings.Builder
+	for _, d := range dockerctl.Diagnose(dockerctl.Container{Error: err.Error()}, "") {
+		fmt.Fprintf(&b, "\n  cause: %s\n  fix:   %s", d.Cause, d.Fix)
+	}
+	return fmt.Errorf("registry container %q: %w%s", name, err, b.String())
 }
 
 // watchInterval is how often a starting registry is checked for having

@@ -137,6 +137,11 @@ func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 	l := Layout{Dir: opts.Dir}
 	res := &Result{}
 
+	// A swap that an earlier run left half done is finished or undone
+	// first: the registry serves again before this run changes anything.
+	if _, err := RecoverSwap(ctx, eng, opts.Dir, opts.Out); err != nil {
+		return nil, err
+	}
 	// Nothing is written before the checks that can refuse the run.
 	existing, err := ownContainer(ctx, eng, a.Name, opts.Dir)
 	if err != nil {
@@ -180,7 +185,7 @@ func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 		return nil, err
 	}
 	if err := step(opts.Out, "container "+a.Name, func() error {
-		id, action, rep, err := runContainer(ctx, eng, spec, existing, vopts)
+		id, action, rep, err := runContainer(ctx, eng, spec, existing, vopts, opts.Dir)
 		res.ContainerID, res.ContainerAction, res.Report = id, action, rep
 		return err
 	}); err != nil {

@@ -1,0 +1,174 @@
+package setup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/paxsetup/paxsetup/internal/dockerctl"
+	"github.com/paxsetup/paxsetup/internal/fsutil"
+)
+
+// JournalFile records a container swap in progress, in the setup folder. A
+// run that is killed in the middle of a swap (SIGKILL, a power cut, a lost
+// engine connection) leaves it behind, and the next run puts the registry
+// back in a serving state before anything else.
+const JournalFile = "swap-journal.json"
+
+// engineCallTimeout bounds one engine call of a swap: a frozen engine must
+// not keep the registry down longer than this.
+const engineCallTimeout = 30 * time.Second
+
+// Swap steps, in order.
+const (
+	swapStopping = "stopping the old registry"
+	swapAside    = "old registry set aside"
+	swapCreated  = "new registry created"
+	swapVerified = "new registry verified"
+)
+
+// swapJournal is what a swap has done so far.
+type swapJournal struct {
+	path string
+
+	Name       string    `json:"name"`                 // the registry's container name
+	Old        string    `json:"old"`                  // the old container's ID
+	OldRunning bool      `json:"old_running"`          // whether it served before the swap
+	Aside      string    `json:"aside"`                // its name while the new one is tried
+	New        string    `json:"new,omitempty"`        // the new container's ID, once created
+	Step       string    `json:"step"`                 // the last step done
+	Started    time.Time `json:"started"`              // when the swap began
+	PID        int       `json:"pid"`                  // the run that made the swap
+	Image      string    `json:"new_image,omitempty"`  // the new container's image
+	Spec       string    `json:"new_spec,omitempty"`   // the new container's spec hash
+	Error      string    `json:"last_error,omitempty"` // why a rollback did not finish
+}
+
+func journalPath(dir string) string { return filepath.Join(dir, JournalFile) }
+
+// save records step before the run goes on to the next one.
+func (j *swapJournal) save(step string) error {
+	j.Step = step
+	data, err := json.MarshalIndent(j, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := fsutil.WriteFileAtomic(j.path, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("record the container swap: %w", err)
+	}
+	return nil
+}
+
+// done forgets the swap: the registry is in a serving state again.
+func (j *swapJournal) done() error {
+	if err := os.Remove(j.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", j.path, err)
+	}
+	return nil
+}
+
+// call runs one engine call of the swap with its own deadline and without
+// the run's cancellation: an operator's Ctrl-C must not stop a swap halfway,
+// between a stopped old registry and a new one not yet started.
+func call(ctx context.Context, f func(context.Context) error) error {
+	c, cancel := context.WithTimeout(context.WithoutCancel(ctx), engineCallTimeout)
+	defer cancel()
+	return f(c)
+}
+
+// rollback puts the old registry back as it was: the new container removed,
+// the old one under its name again and, if it served, started.
+func (j *swapJournal) rollback(ctx context.Context, eng Engine) error {
+	if j.New != "" {
+		if err := call(ctx, func(c context.Context) error { return eng.Remove(c, j.New) }); err != nil && !errors.Is(err, dockerctl.ErrNotFound) {
+			return err
+		}
+	}
+	if j.New == "" {
+		// A new container created just before the run died is not
+		// recorded yet: it holds the name, and is not the old one.
+		var holder dockerctl.Container
+		err := call(ctx, func(c context.Context) (err error) { holder, err = eng.Inspect(c, j.Name); return err })
+		switch {
+		case err == nil && holder.ID != j.Old:
+			if holder.Labels[LabelManaged] != "true" {
+				return fmt.Errorf("a container %q that paxsetup did not make holds the registry's name: remove it (docker rm -f %s) and run paxsetup init again", j.Name, j.Name)
+			}
+			if err := call(ctx, func(c context.Context) error { return eng.Remove(c, holder.ID) }); err != nil {
+				return err
+			}
+		case err != nil && !errors.Is(err, dockerctl.ErrNotFound):
+			return err
+		}
+	}
+	old, err := inspect(ctx, eng, j.Old)
+	if err != nil {
+		return fmt.Errorf("the previous registry %s: %w", short(j.Old), err)
+	}
+	if old.Name != j.Name {
+		if err := call(ctx, func(c context.Context) error { return eng.Rename(c, j.Old, j.Name) }); err != nil {
+			return err
+		}
+	}
+	// Started even if it looks running: a start of a running container
+	// changes nothing, and the engine may not have seen the stop through.
+	if j.OldRunning {
+		if err := call(ctx, func(c context.Context) error { return eng.Start(c, j.Old) }); err != nil {
+			return err
+		}
+	}
+	return j.done()
+}
+
+// finish completes a swap whose new registry was verified: the old one goes.
+func (j *swapJournal) finish(ctx context.Context, eng Engine) error {
+	err := call(ctx, func(c context.Context) error { return eng.Remove(c, j.Old) })
+	if err != nil && !errors.Is(err, dockerctl.ErrNotFound) {
+		return fmt.Errorf("remove the previous registry %q: %w", j.Aside, err)
+	}
+	return j.done()
+}
+
+func inspect(ctx context.Context, eng Engine, id string) (dockerctl.Container, error) {
+	var c dockerctl.Container
+	err := call(ctx, func(cc context.Context) (err error) { c, err = eng.Inspect(cc, id); return err })
+	return c, err
+}
+
+// RecoverSwap finishes or undoes a container swap that an earlier run left
+// half done, so that the registry serves again before this run changes
+// anything, and says what it did. It reports whether there was one.
+func RecoverSwap(ctx context.Context, eng Engine, dir string, out io.Writer) (bool, error) {
+	data, err := os.ReadFile(journalPath(dir))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return true, fmt.Errorf("read the swap journal: %w", err)
+	}
+	j := &swapJournal{path: journalPath(dir)}
+	if err := json.Unmarshal(data, j); err != nil || j.Name == "" || j.Old == "" {
+		return true, fmt.Errorf("%s is not a swap journal paxsetup can read (%v): check `docker ps -a`, put the registry back by hand, then remove the file", j.path, err)
+	}
+	if out == nil {
+		out = io.Discard
+	}
+	when := j.Started.Local().Format("2006-01-02 15:04:05")
+	if j.Step == swapVerified {
+		if err := j.finish(ctx, eng); err != nil {
+			return true, err
+		}
+		fmt.Fprintf(out, "An earlier run (pid %d, %s) was interrupted after its new registry answered: removed the previous one (%s).\n", j.PID, when, j.Aside)
+		return true, nil
+	}
+	if err := j.rollback(ctx, eng); err != nil {
+		return true, fmt.Errorf("an earlier run (pid %d, %s) was interrupted while replacing the registry (%s), and putting the previous one back failed: %w", j.PID, when, j.Step, err)
+	}
+	fmt.Fprintf(out, "An earlier run (pid %d, %s) was interrupted while replacing the registry (%s): put the previous registry back.\n", j.PID, when, j.Step)
+	return true, nil
+}

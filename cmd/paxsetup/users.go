@@ -391,10 +391,15 @@ func (r *runningRegistry) apply(ctx context.Context, recheck bool, user, passwor
 	} else {
 		fmt.Fprintf(r.out, "The running registry (container %s) did not take the change: restarting it, as it reads auth/htpasswd-basic only at start.\n", r.c.Name)
 	}
-	if err := r.eng.Stop(ctx, r.c.ID, 10*time.Second); err != nil {
+	// Stopped and started past an operator's Ctrl-C, each with a deadline of
+	// its own: a restart cut between the two leaves no registry at all.
+	held, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := r.eng.Stop(held, r.c.ID, 10*time.Second); err != nil {
+		_ = r.eng.Start(held, r.c.ID)
 		return fmt.Errorf("restart the registry: %w", err)
 	}
-	if err := r.eng.Start(ctx, r.c.ID); err != nil {
+	if err := r.eng.Start(held, r.c.ID); err != nil {
 		return fmt.Errorf("restart the registry: %w (start it with: docker start %s)", err, r.c.Name)
 	}
 	v := r.vopts

@@ -208,10 +208,11 @@ func try(dir string, opts Options) (*Lock, Holder, error) {
 	}
 }
 
-// Release clears the holder from the lock file and unlocks. When this run
-// created the setup folder and left nothing in it but the lock, the folder
-// goes too, so a refused first run leaves no trace. Closing the file is what
-// unlocks; a process that exits without Release unlocks all the same.
+// Release removes the lock file and unlocks, so that a run leaves no trace
+// of its lock: a refused run leaves the setup folder as it found it. When
+// this run created the setup folder and left it empty, the folder goes too.
+// Closing the file is what unlocks; a process that exits without Release
+// unlocks all the same (and leaves the file, which the next run reuses).
 func (l *Lock) Release() error {
 	if l == nil || l.f == nil {
 		return nil
@@ -219,18 +220,13 @@ func (l *Lock) Release() error {
 	f := l.f
 	l.f = nil
 	defer f.Close()
-	if err := f.Truncate(0); err != nil {
-		return fmt.Errorf("clear the lock %s: %w", l.path, err)
-	}
-	if len(l.created) == 0 || !onlyLockFile(l.dir) {
-		return nil
-	}
 	// Removed while still locked: a waiter that then wins the lock on the
 	// removed file sees it is gone (stillAt) and starts again.
-	if err := os.Remove(l.path); err != nil {
+	if err := os.Remove(l.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove the lock %s: %w", l.path, err)
 	}
 	for i := len(l.created) - 1; i >= 0; i-- {
+		// Only an empty folder can be removed: one the run wrote in stays.
 		if os.Remove(l.created[i]) != nil {
 			break
 		}
@@ -266,11 +262,6 @@ func makeDirs(dir string) ([]string, error) {
 		created = append(created, missing[i])
 	}
 	return created, nil
-}
-
-func onlyLockFile(dir string) bool {
-	entries, err := os.ReadDir(dir)
-	return err == nil && len(entries) == 1 && entries[0].Name() == FileName
 }
 
 func stillAt(f *os.File, path string) bool {

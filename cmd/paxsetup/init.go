@@ -155,6 +155,11 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 	}
 
 	if eng != nil && !opts.DryRun {
+		// A swap a killed run left half done holds the port and the name:
+		// it is finished or undone before the checks look at them.
+		if _, err := setup.RecoverSwap(ctx, eng, opts.Dir, opts.IO.Out); err != nil {
+			return err
+		}
 		if err := initPreflight(ctx, opts, eng, a, interactive); err != nil {
 			return err
 		}
@@ -304,7 +309,12 @@ func printPlan(opts *InitOptions, a config.Answers, res *setup.Result) error {
 	out := opts.IO.Out
 	p := res.Plan
 	bold := color.New(color.Bold).SprintFunc()
-	fmt.Fprintf(out, "\n%s nothing was started; the files are written in %s.\n", bold("Dry run:"), opts.Dir)
+	if p.Staged != "" {
+		fmt.Fprintf(out, "\n%s nothing was started, and the live setup in %s is untouched: the registry reads its files.\n"+
+			"The plan's files are in %s; a real run (the same flags without --dry-run) writes them in %s.\n", bold("Dry run:"), opts.Dir, p.Staged, opts.Dir)
+	} else {
+		fmt.Fprintf(out, "\n%s nothing was started; the files are written in %s.\n", bold("Dry run:"), opts.Dir)
+	}
 	fmt.Fprintf(out, "A real run would %s the container %s:\n", map[string]string{
 		"created": "create", "replaced": "replace", "unchanged": "keep",
 	}[p.Action], a.Name)
@@ -327,7 +337,11 @@ func printPlan(opts *InitOptions, a config.Answers, res *setup.Result) error {
 	if len(p.Spec.Cmd) > 0 {
 		fmt.Fprintf(out, "  command: %s\n", strings.Join(p.Spec.Cmd, " "))
 	}
-	fmt.Fprintf(out, "\nStart it with: paxsetup init --yes --dir %s\nor with the equivalent command (no secret in it):\n\n%s", templates.ShellQuote(opts.Dir), p.DockerRun)
+	if p.Staged != "" {
+		fmt.Fprintf(out, "\nThe container it would run, as a command (no secret in it; with the plan's folders):\n\n%s", p.DockerRun)
+	} else {
+		fmt.Fprintf(out, "\nStart it with: paxsetup init --yes --dir %s\nor with the equivalent command (no secret in it):\n\n%s", templates.ShellQuote(opts.Dir), p.DockerRun)
+	}
 	text, err := res.Palette.Render()
 	if err != nil {
 		return err

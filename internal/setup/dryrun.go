@@ -3,10 +3,15 @@ package setup
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
+	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
 	"github.com/paxsetup/paxsetup/internal/templates"
 )
@@ -26,7 +31,13 @@ type Plan struct {
 	// Action is what a real run would do with the container: created,
 	// unchanged or replaced.
 	Action string
+	// Staged is set when the setup was live: the plan's files were written
+	// in this folder, beside the live ones, which are left as they were.
+	Staged string
 }
+
+// StagedDir is where a dry run on a live setup writes its plan.
+const StagedDir = "dry-run"
 
 // dryRun writes the setup's files exactly as a real run does and plans the
 // container, but only ever reads from the engine: no pull, no create, no
@@ -58,6 +69,20 @@ func dryRun(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 		}
 	}
 
+	// A registry reads the files of a live setup (a container of it
+	// exists, or its users do): a dry run must not change them, not even
+	// with --force. Its plan is written in a copy beside them instead.
+	if existing != nil || fileExists(l.Htpasswd()) {
+		stage, err := stageSetup(opts.Dir)
+		if err != nil {
+			return nil, err
+		}
+		opts.Dir, l = stage, Layout{Dir: stage}
+		res.Plan.Staged = stage
+	}
+	if _, err := keepCert(l, opts); err != nil {
+		return nil, err
+	}
 	var err error
 	if res.Generated, err = writeFiles(ctx, l, opts); err != nil {
 		return nil, err
@@ -149,4 +174,56 @@ func costOf(a config.Answers) int {
 func hasCost(f *htpasswd.File, user string, cost int) bool {
 	c, err := f.Cost(user)
 	return err == nil && c == cost
+}
+
+// stageSetup copies what a run reads and rewrites (users, credentials,
+// certificates, the registry config, the answers) into DIR/dry-run, afresh,
+// so that a dry run plans from the live setup without touching it.
+func stageSetup(dir string) (string, error) {
+	stage := filepath.Join(dir, StagedDir)
+	if err := os.RemoveAll(stage); err != nil {
+		return "", fmt.Errorf("clear the previous dry run's %s: %w", stage, err)
+	}
+	if err := os.MkdirAll(stage, 0o700); err != nil {
+		return "", err
+	}
+	for _, name := range []string{"auth", "certs", "config", CredentialsFile, config.FileName} {
+		if err := copyTree(filepath.Join(dir, name), filepath.Join(stage, name)); err != nil {
+			return "", fmt.Errorf("stage %s for the dry run: %w", name, err)
+		}
+	}
+	return stage, nil
+}
+
+// copyTree copies the regular files and folders under src to dst, with
+// their modes; a missing src copies nothing. Symlinks are not followed.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == src {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, info.Mode().Perm())
+		case info.Mode().IsRegular():
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return fsutil.WriteFileAtomic(target, data, info.Mode().Perm())
+		}
+		return nil
+	})
 }

@@ -163,6 +163,10 @@ func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 	// usually gone after the install (a saved path would fail validation).
 	a.ImageArchive = ""
 
+	// The last check that can refuse the run, before its first write.
+	if _, err := keepCert(l, opts); err != nil {
+		return nil, err
+	}
 	if res.Generated, err = writeFiles(ctx, l, opts); err != nil {
 		return nil, err
 	}
@@ -345,19 +349,32 @@ func writeUsers(l Layout, opts Options) (map[string]string, error) {
 	return generated, nil
 }
 
+// keepCert reports whether a self-signed run keeps the server certificate in
+// certs/, and refuses one that no longer fits the host and SANs unless told
+// to replace it. It writes nothing, so a run calls it before its first write:
+// a refused run must leave every file as it was.
+func keepCert(l Layout, opts Options) (bool, error) {
+	if opts.Answers.Mode != config.ModeSelfSigned || opts.Force || opts.RenewCert {
+		return false, nil
+	}
+	files := certgen.Files{Dir: l.Certs()}
+	if !fileExists(files.TLSCert()) && !fileExists(files.TLSKey()) {
+		return false, nil
+	}
+	a := opts.Answers
+	if err := certgen.CheckLeaf(l.Certs(), a.Host, answers.Union(a.SANs, opts.HostIPs), opts.Now()); err != nil {
+		return false, &answers.FlagError{Flag: "force", Err: fmt.Errorf("%w: %v; re-run with --force to issue a new certificate from the same CA", ErrCertMismatch, err)}
+	}
+	return true, nil
+}
+
 // ensureCerts reuses a certificate that still fits the host and SANs, and
 // otherwise issues one, reusing the CA so clients that trust it keep working.
 func ensureCerts(ctx context.Context, l Layout, opts Options) error {
 	a := opts.Answers
 	sans := answers.Union(a.SANs, opts.HostIPs)
-	files := certgen.Files{Dir: l.Certs()}
-	leafExists := fileExists(files.TLSCert()) || fileExists(files.TLSKey())
-	if leafExists && !opts.Force && !opts.RenewCert {
-		err := certgen.CheckLeaf(l.Certs(), a.Host, sans, opts.Now())
-		if err == nil {
-			return nil
-		}
-		return &answers.FlagError{Flag: "force", Err: fmt.Errorf("%w: %v; re-run with --force to issue a new certificate from the same CA", ErrCertMismatch, err)}
+	if keep, err := keepCert(l, opts); keep || err != nil {
+		return err
 	}
 	_, err := certgen.Generate(ctx, certgen.GenerateOptions{
 		Dir:   l.Certs(),

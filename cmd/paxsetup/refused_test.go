@@ -1,0 +1,93 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// liveFiles reads every file of the setup that a registry reads or a run
+// rewrites, by path, leaving out what a dry run stages beside them.
+func liveFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if info.IsDir() && (rel == "data" || rel == "dry-run") {
+			return filepath.SkipDir
+		}
+		if info.Mode().IsRegular() && rel != ".lock" {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			files[rel] = info.Mode().String() + " " + string(data)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// TestRefusedAndDryRunsLeaveTheLiveSetup runs what must not change a live
+// registry: a run refused after its checks, and dry runs that would rotate
+// the passwords and the certificate. The live files stay byte-identical, the
+// old passwords still log in, and a user of the refused run does not.
+func TestRefusedAndDryRunsLeaveTheLiveSetup(t *testing.T) {
+	cli := dockerClient(t)
+	img := standInImage(t)
+	dir := filepath.Join(t.TempDir(), "setup")
+	name := uniqueName(t)
+	port := freePort(t)
+	removeContainer(t, cli, name)
+	base := []string{"init", "--yes", "--host", e2eHost, "--san", "127.0.0.1", "--port", strconv.Itoa(port),
+		"--dir", dir, "--image", img, "--pull", "never", "--name", name, "--no-color"}
+	env := []string{"PAXSETUP_ADMIN_PASSWORD=" + adminPW, "PAXSETUP_READER_PASSWORD=" + readerPW}
+	if r := runBinary(t, env, base...); r.code != 0 {
+		t.Fatalf("init exited %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	before := liveFiles(t, dir)
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string
+	}{
+		{"a new admin and a name the certificate lacks", []string{"--admin-user", "newadmin", "--san", "other.example"}, 2, "--force"},
+		{"a dry run with --force", []string{"--dry-run", "--force"}, 0, "the live setup in " + dir + " is untouched"},
+		{"a dry run with another log level", []string{"--dry-run", "--log-level", "debug"}, 0, "dry-run"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runBinary(t, []string{"PAXSETUP_ADMIN_PASSWORD=another-password-0000"}, append(append([]string{}, base...), tt.args...)...)
+			if r.code != tt.wantCode || !strings.Contains(r.stdout+r.stderr, tt.wantOut) {
+				t.Fatalf("exit %d, want %d and %q:\n%s%s", r.code, tt.wantCode, tt.wantOut, r.stdout, r.stderr)
+			}
+			after := liveFiles(t, dir)
+			for f, v := range before {
+				if after[f] != v {
+					t.Errorf("%s changed", f)
+				}
+			}
+			for f := range after {
+				if _, ok := before[f]; !ok {
+					t.Errorf("%s appeared", f)
+				}
+			}
+			c := registryClient(t, filepath.Join(dir, "certs", "ca.crt"), e2eHost, port)
+			if got := status(t, c, "https://"+e2eHost+"/v2/", "admin", adminPW); got != 200 {
+				t.Errorf("the old admin password: %d", got)
+			}
+			if got := status(t, c, "https://"+e2eHost+"/v2/", "newadmin", "another-password-0000"); got != 401 {
+				t.Errorf("a user of the refused run logs in: %d", got)
+			}
+		})
+	}
+}

@@ -1,7 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -14,6 +20,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+
+	"github.com/paxsetup/paxsetup/internal/htpasswd"
 )
 
 // faultRuns is how many interrupted runs each fault test makes; more with
@@ -178,4 +186,202 @@ func TestKilledDuringContainerSwap(t *testing.T) {
 	if ours != 1 {
 		t.Errorf("%d containers of the setup remain, want 1", ours)
 	}
+}
+
+// fill leaves about free bytes available on the filesystem of dir, by
+// writing a filler file there; remove the returned path to give them back.
+func fill(t *testing.T, dir string, free int64) string {
+	t.Helper()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	avail := int64(st.Bavail) * int64(st.Bsize)
+	p := filepath.Join(dir, "filler")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 64<<10)
+	for left := avail - free; left > 0; {
+		n := min(left, int64(len(chunk)))
+		if _, err := f.Write(chunk[:n]); err != nil {
+			break // full a little early: the page rounding of tmpfs
+		}
+		left -= n
+	}
+	return p
+}
+
+// wholeSetup checks that the files of a setup agree with each other: the
+// server key is the certificate's, the certificate chains to certs/ca.crt,
+// chain.pem leads with it, every saved password matches its hash, and no
+// temporary file is left.
+func wholeSetup(t *testing.T, dir string) {
+	t.Helper()
+	certs := filepath.Join(dir, "certs")
+	pair, err := tls.LoadX509KeyPair(filepath.Join(certs, "tls.crt"), filepath.Join(certs, "tls.key"))
+	if err != nil {
+		t.Errorf("tls.key and tls.crt: %v", err)
+		return
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	caPEM, err := os.ReadFile(filepath.Join(certs, "ca.crt"))
+	if err != nil || !pool.AppendCertsFromPEM(caPEM) {
+		t.Errorf("ca.crt: %v", err)
+		return
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: e2eHost}); err != nil {
+		t.Errorf("tls.crt against ca.crt: %v", err)
+	}
+	chain := readAllCerts(t, filepath.Join(certs, "chain.pem"))
+	if len(chain) < 2 || !chain[0].Equal(leaf) {
+		t.Errorf("chain.pem does not lead with tls.crt")
+	}
+	var creds struct{ Users map[string]string }
+	readYAML(t, filepath.Join(dir, "credentials"), &creds)
+	f, err := htpasswd.Load(filepath.Join(dir, "auth", "htpasswd-basic"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for user, pw := range creds.Users {
+		if err := f.Verify(user, pw); err != nil {
+			t.Errorf("credentials and htpasswd disagree on %s: %v", user, err)
+		}
+	}
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.Contains(d.Name(), ".tmp-") {
+			t.Errorf("a temporary file is left: %s", p)
+		}
+		return nil
+	})
+}
+
+// TestFullDiskLeavesTheSetupWhole keeps a setup on a tmpfs and fills it to
+// different points once a run that replaces the certificate and the
+// generated passwords (--force) is past its checks (which refuse a disk with
+// less than 1 GiB free). Whatever the run gets to write, the setup's files
+// agree with each other and the registry serves; the next run, with room
+// again, brings the running registry to them.
+func TestFullDiskLeavesTheSetupWhole(t *testing.T) {
+	cli := dockerClient(t)
+	img := standInImage(t)
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1100m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("mount a tmpfs (the test needs root): %v: %s", err, out)
+	}
+	dir := filepath.Join(mnt, "setup")
+	name := uniqueName(t)
+	port := freePort(t)
+	removeContainer(t, cli, name)
+	t.Cleanup(func() {
+		_, _ = cli.ContainerRemove(context.Background(), name, client.ContainerRemoveOptions{Force: true})
+		_ = exec.Command("umount", mnt).Run()
+	})
+	base := []string{"init", "--yes", "--host", e2eHost, "--san", "127.0.0.1", "--port", strconv.Itoa(port),
+		"--dir", dir, "--image", img, "--pull", "never", "--name", name, "--no-color"}
+	if r := runBinary(t, nil, base...); r.code != 0 {
+		t.Fatalf("init exited %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	replaced := 0
+	for _, free := range []int64{0, 4 << 10, 8 << 10, 12 << 10, 16 << 10, 24 << 10} {
+		code, out := runFillingDisk(t, mnt, free, append(base, "--force"))
+		if code != 0 {
+			replaced++
+		}
+		t.Logf("re-run, %2d KiB free once past the checks: exit %d", free>>10, code)
+		wholeSetup(t, dir)
+		if !serves(t, dir, port, 15*time.Second) {
+			t.Errorf("%d KiB free: no registry serves after the run:\n%s", free>>10, out)
+		}
+		if r := runBinary(t, nil, base...); r.code != 0 {
+			t.Fatalf("%d KiB free: the next run, with room, exited %d\n%s%s", free>>10, r.code, r.stdout, r.stderr)
+		}
+		wholeSetup(t, dir)
+		c := registryClient(t, filepath.Join(dir, "certs", "ca.crt"), e2eHost, port)
+		var creds struct{ Users map[string]string }
+		readYAML(t, filepath.Join(dir, "credentials"), &creds)
+		if got := status(t, c, "https://"+e2eHost+"/v2/", "admin", creds.Users["admin"]); got != 200 {
+			t.Errorf("%d KiB free: after the next run the registry refuses the saved admin password: %d", free>>10, got)
+		}
+	}
+	if _, err := cli.ContainerRemove(context.Background(), name, client.ContainerRemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	// First runs write files that were not there: a full disk between two
+	// of them is where a key without its certificate could be left.
+	fresh := 0
+	for i, free := range []int64{0, 4 << 10, 8 << 10, 12 << 10, 16 << 10, 20 << 10, 24 << 10, 28 << 10, 32 << 10} {
+		d := filepath.Join(mnt, "fresh"+strconv.Itoa(i))
+		args := append(append([]string{}, base...), "--dir", d)
+		code, out := runFillingDisk(t, mnt, free, args)
+		if code != 0 {
+			fresh++
+		}
+		t.Logf("first run, %2d KiB free once past the checks: exit %d", free>>10, code)
+		present := 0
+		for _, f := range []string{"ca.crt", "ca.key", "tls.crt", "tls.key", "chain.pem"} {
+			if _, err := os.Stat(filepath.Join(d, "certs", f)); err == nil {
+				present++
+			}
+		}
+		if present != 0 && present != 5 {
+			t.Errorf("%d KiB free: %d of the 5 certificate files were written:\n%s", free>>10, present, out)
+		}
+		if r := runBinary(t, nil, args...); r.code != 0 {
+			t.Fatalf("%d KiB free: the next run, with room, exited %d\n%s%s", free>>10, r.code, r.stdout, r.stderr)
+		}
+		wholeSetup(t, d)
+		if !serves(t, d, port, 15*time.Second) {
+			t.Errorf("%d KiB free: the next run's registry does not serve", free>>10)
+		}
+		if _, err := cli.ContainerRemove(context.Background(), name, client.ContainerRemoveOptions{Force: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.RemoveAll(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if replaced == 0 || fresh == 0 {
+		t.Errorf("runs that met a full disk: %d re-runs, %d first runs; the test fills too little", replaced, fresh)
+	}
+}
+
+// runFillingDisk runs paxsetup with args and fills the filesystem at mnt,
+// leaving free bytes, as soon as the run is past its checks (which want a
+// gibibyte free). It returns the exit code and the output, and gives the
+// space back.
+func runFillingDisk(t *testing.T, mnt string, free int64, args []string) (int, string) {
+	t.Helper()
+	// Just over what the checks ask, so that the rest fills at once.
+	before := fill(t, mnt, 1<<30+4<<20)
+	if err := os.Rename(before, before+"-checks"); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(paxsetupBinary(t), args...)
+	var out bytes.Buffer
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(pw, &out), &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() && !strings.HasPrefix(sc.Text(), "Setting up") {
+	}
+	filler := fill(t, mnt, free)
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	_ = cmd.Wait()
+	pw.Close()
+	for _, p := range []string{filler, before + "-checks"} {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cmd.ProcessState.ExitCode(), out.String()
 }

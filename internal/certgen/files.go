@@ -277,7 +277,7 @@ type file struct {
 	mode os.FileMode
 }
 
-// writeFiles makes dir when missing and writes out in order.
+// writeFiles makes dir when missing and writes out, all or nothing.
 func writeFiles(ctx context.Context, dir string, out []file, res *Result) (*Result, error) {
 	// The last point to stop: once writing starts it runs to the end, since
 	// stopping halfway would leave a key without its certificate.
@@ -295,10 +295,16 @@ func writeFiles(ctx context.Context, dir string, out []file, res *Result) (*Resu
 			return nil, fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
+	// All or nothing: a key without its certificate, or a CA key without
+	// the CA, is worse than the old pair.
+	set := make([]fsutil.File, len(out))
+	for i, f := range out {
+		set[i] = fsutil.File{Path: f.path, Data: f.data, Perm: f.mode}
+	}
+	if err := fsutil.WriteFilesAtomic(set); err != nil {
+		return res, err
+	}
 	for _, f := range out {
-		if err := fsutil.WriteFileAtomic(f.path, f.data, f.mode); err != nil {
-			return res, err
-		}
 		res.Written = append(res.Written, f.path)
 	}
 	return res, nil

@@ -17,37 +17,81 @@ var ErrExists = fs.ErrExist
 // folder: the content is synced and the final mode set before the rename, so a
 // key file is never visible, even briefly, with a wider mode than perm.
 func WriteFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	name := tmp.Name()
-	ok := false
+	return WriteFilesAtomic([]File{{Path: path, Data: data, Perm: perm}})
+}
+
+// File is one file of a set written together.
+type File struct {
+	Path string
+	Data []byte
+	Perm fs.FileMode
+}
+
+// WriteFilesAtomic writes a set of files that belong together (a key and its
+// certificate): every file is written in full to a temporary file first,
+// and only then are they renamed into place, one after the other. A write
+// that fails, on a full disk say, leaves every target as it was; renames
+// need no space.
+func WriteFilesAtomic(files []File) error {
+	var temps []string
+	done := false
 	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(name)
+		if !done {
+			for _, t := range temps {
+				os.Remove(t)
+			}
 		}
 	}()
-	// CreateTemp makes the file 0600; Chmod (not the umask) decides the final mode.
+	for _, f := range files {
+		tmp, err := writeTemp(f.Path, f.Data, f.Perm)
+		if err != nil {
+			return err
+		}
+		temps = append(temps, tmp)
+	}
+	dirs := map[string]bool{}
+	for i, f := range files {
+		if err := os.Rename(temps[i], f.Path); err != nil {
+			return fmt.Errorf("write %s: %w", f.Path, err)
+		}
+		dirs[filepath.Dir(f.Path)] = true
+	}
+	done = true
+	for d := range dirs {
+		if err := syncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeTemp writes data, synced and with its final mode, to a temporary
+// file beside path, and returns its name.
+func writeTemp(path string, data []byte, perm fs.FileMode) (string, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	name := tmp.Name()
+	fail := func(err error) (string, error) {
+		tmp.Close()
+		os.Remove(name)
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
 	if err := tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return fail(err)
 	}
 	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return fail(err)
 	}
 	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return fail(err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		os.Remove(name)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := os.Rename(name, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	ok = true
-	return syncDir(dir)
+	return name, nil
 }
 
 // WriteFileExclusive is WriteFileAtomic that refuses to replace an existing

@@ -88,3 +88,36 @@ func TestSize(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteFilesAtomicAllOrNothing fails the second write of a set (its
+// folder is missing, as a full disk would fail it): the first target keeps
+// its old content, and no temporary file is left.
+func TestWriteFilesAtomicAllOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	first := filepath.Join(dir, "tls.key")
+	if err := os.WriteFile(first, []byte("old key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteFilesAtomic([]File{
+		{Path: first, Data: []byte("new key"), Perm: 0o600},
+		{Path: filepath.Join(dir, "missing", "tls.crt"), Data: []byte("new cert"), Perm: 0o644},
+	})
+	if err == nil {
+		t.Fatal("the set was written although its second file could not be")
+	}
+	if got, _ := os.ReadFile(first); string(got) != "old key" {
+		t.Errorf("the first file holds %q, want its old content", got)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != "tls.key" {
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+	if err := WriteFilesAtomic([]File{{Path: first, Data: []byte("new key"), Perm: 0o600}, {Path: filepath.Join(dir, "tls.crt"), Data: []byte("new cert"), Perm: 0o644}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(first); string(got) != "new key" {
+		t.Errorf("the first file holds %q after a good write", got)
+	}
+}

@@ -338,12 +338,20 @@ func writeUsers(l Layout, opts Options) (map[string]string, error) {
 			generated[u.name] = pw
 		}
 	}
-	// Credentials first: a crash between the two writes leaves a password
-	// the operator can read, never a hash nobody knows the password of.
-	if err := saveCredentials(opts.Dir, creds); err != nil {
+	// The hashes are written in full first, beside the live file, so that
+	// a full disk fails before either file changes; then the credentials
+	// go in place before the hashes: a crash between the two renames leaves
+	// a password the operator can read, never a hash nobody knows the
+	// password of.
+	staged, err := f.Stage(l.Htpasswd())
+	if err != nil {
 		return nil, err
 	}
-	if err := f.Write(l.Htpasswd()); err != nil {
+	if err := saveCredentials(opts.Dir, creds); err != nil {
+		staged.Abort()
+		return nil, err
+	}
+	if err := staged.Commit(); err != nil {
 		return nil, err
 	}
 	return generated, nil

@@ -4,7 +4,6 @@
 package htpasswd
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -166,37 +165,55 @@ type Entry struct {
 	Hash string
 }
 
-// line is one non-blank line of the file: an entry, or a comment kept
-// verbatim so that editing a hand-annotated file loses nothing.
+// line is one line of the file as it was read, terminator included: an
+// entry, or anything else (a comment, a blank line) kept verbatim, so that
+// editing a hand-made or Apache-made file changes only the users edited.
 type line struct {
-	Entry
-	comment string
+	Entry // User is empty for a line that is not an entry
+	raw   string
 }
 
 // File is an htpasswd file in memory. It keeps lines in their original order
-// so that editing a file made by Apache's htpasswd changes only the users
-// edited. The zero value is an empty file ready to use.
+// and bytes (CRLF endings, blank lines, comments) so that editing a file made
+// by Apache's htpasswd changes only the users edited. The zero value is an
+// empty file ready to use.
 type File struct {
 	lines []line
+	eol   string // the file's line ending, for lines added: "\n" or "\r\n"
 }
 
-// Parse reads an htpasswd file: one user:hash per line, blank lines skipped,
-// lines starting with "#" kept as comments. Every entry must be bcrypt,
-// because the registry ignores any other and that user could not log in.
+// bom is the UTF-8 byte order mark some editors put at the start of a file.
+const bom = "\ufeff"
+
+// Parse reads an htpasswd file: one user:hash per line, blank lines and
+// lines starting with "#" kept as they are. Every entry must be bcrypt,
+// because the registry ignores any other and that user could not log in. A
+// byte order mark at the start is dropped: the registry would read it as
+// part of the first user's name, and that user could not log in.
 func Parse(r io.Reader) (*File, error) {
-	f := &File{}
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read htpasswd file: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("the htpasswd file is over %d MiB: that is no list of registry users", MaxFileSize>>20)
+	}
+	text := strings.TrimPrefix(string(data), bom)
+	f := &File{eol: "\n"}
+	if strings.Contains(text, "\r\n") {
+		f.eol = "\r\n"
+	}
 	seen := map[string]int{}
-	sc := bufio.NewScanner(r)
 	n := 0
-	for sc.Scan() {
-		n++
-		// Trimmed as the registry trims, so both read the same user and hash.
-		t := strings.TrimSpace(sc.Text())
-		if t == "" {
+	for raw := range strings.SplitAfterSeq(text, "\n") {
+		if raw == "" {
 			continue
 		}
-		if strings.HasPrefix(t, "#") {
-			f.lines = append(f.lines, line{comment: t})
+		n++
+		// Trimmed as the registry trims, so both read the same user and hash.
+		t := strings.TrimSpace(raw)
+		if t == "" || strings.HasPrefix(t, "#") {
+			f.lines = append(f.lines, line{raw: raw})
 			continue
 		}
 		user, hash, ok := strings.Cut(t, ":")
@@ -221,13 +238,15 @@ func Parse(r io.Reader) (*File, error) {
 			return nil, fmt.Errorf("line %d: user %q: malformed bcrypt hash (%v); set the password again", n, user, err)
 		}
 		seen[user] = n
-		f.lines = append(f.lines, line{Entry: Entry{User: user, Hash: hash}})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read htpasswd line %d: %w", n+1, err)
+		f.lines = append(f.lines, line{Entry: Entry{User: user, Hash: hash}, raw: raw})
 	}
 	return f, nil
 }
+
+// MaxFileSize bounds the htpasswd file read: thousands of users fit many
+// times over, and a file given by mistake (a disk image) is refused rather
+// than read into memory.
+const MaxFileSize = 16 << 20
 
 // Load reads and parses the htpasswd file at path. A missing file is an error
 // wrapping fs.ErrNotExist.
@@ -276,7 +295,7 @@ func scheme(hash string) string {
 
 func (f *File) find(user string) int {
 	for i, l := range f.lines {
-		if l.comment == "" && l.User == user {
+		if l.User != "" && l.User == user {
 			return i
 		}
 	}
@@ -295,10 +314,20 @@ func (f *File) Set(user, password string, cost int) error {
 		return fmt.Errorf("set password for %q: %w", user, err)
 	}
 	if i := f.find(user); i >= 0 {
-		f.lines[i].Hash = h
+		l := &f.lines[i]
+		// The line keeps its own ending, and only its hash changes.
+		ending := l.raw[len(strings.TrimRight(l.raw, "\r\n")):]
+		l.Hash, l.raw = h, user+":"+h+ending
 		return nil
 	}
-	f.lines = append(f.lines, line{Entry: Entry{User: user, Hash: h}})
+	eol := f.eol
+	if eol == "" {
+		eol = "\n"
+	}
+	if n := len(f.lines); n > 0 && !strings.HasSuffix(f.lines[n-1].raw, "\n") {
+		f.lines[n-1].raw += eol
+	}
+	f.lines = append(f.lines, line{Entry: Entry{User: user, Hash: h}, raw: user + ":" + h + eol})
 	return nil
 }
 
@@ -316,7 +345,7 @@ func (f *File) Remove(user string) bool {
 func (f *File) Users() []string {
 	var users []string
 	for _, l := range f.lines {
-		if l.comment == "" {
+		if l.User != "" {
 			users = append(users, l.User)
 		}
 	}
@@ -345,19 +374,12 @@ func (f *File) Verify(user, password string) error {
 	return nil
 }
 
-// Bytes returns the file content: one "user:hash\n" line per entry, and the
-// comments where they were.
+// Bytes returns the file content: every line as it was read, but for the
+// entries set since, which end as their line did (or as the file's lines do).
 func (f *File) Bytes() []byte {
 	var b strings.Builder
 	for _, l := range f.lines {
-		if l.comment != "" {
-			b.WriteString(l.comment)
-		} else {
-			b.WriteString(l.User)
-			b.WriteByte(':')
-			b.WriteString(l.Hash)
-		}
-		b.WriteByte('\n')
+		b.WriteString(l.raw)
 	}
 	return []byte(b.String())
 }

@@ -203,14 +203,22 @@ func TestParse(t *testing.T) {
 			content:   "admin:" + admin2a + "\nreader:" + reader2b + "\nspectro:" + spectro2y + "\n",
 			wantUsers: []string{"admin", "reader", "spectro"},
 			wantBytes: "admin:" + admin2a + "\nreader:" + reader2b + "\nspectro:" + spectro2y + "\n"},
-		{name: "no final newline",
+		{name: "no final newline kept",
 			content:   "admin:" + admin2a,
 			wantUsers: []string{"admin"},
-			wantBytes: "admin:" + admin2a + "\n"},
-		{name: "blank lines and CRLF dropped",
+			wantBytes: "admin:" + admin2a},
+		{name: "blank lines and CRLF kept",
 			content:   "\n\nadmin:" + admin2a + "\r\n  \r\nspectro:" + spectro2y + "\r\n\n",
 			wantUsers: []string{"admin", "spectro"},
-			wantBytes: "admin:" + admin2a + "\nspectro:" + spectro2y + "\n"},
+			wantBytes: "\n\nadmin:" + admin2a + "\r\n  \r\nspectro:" + spectro2y + "\r\n\n"},
+		{name: "a byte order mark is dropped, and the first user found",
+			content:   "\ufeffadmin:" + admin2a + "\n",
+			wantUsers: []string{"admin"},
+			wantBytes: "admin:" + admin2a + "\n"},
+		{name: "a line over 64 KiB",
+			content:   "# " + strings.Repeat("x", 100<<10) + "\nadmin:" + admin2a + "\n",
+			wantUsers: []string{"admin"},
+			wantBytes: "# " + strings.Repeat("x", 100<<10) + "\nadmin:" + admin2a + "\n"},
 		{name: "comments kept in place",
 			content:   "# pack registry\nadmin:" + admin2a + "\n# second login, for Palette\nspectro:" + spectro2y + "\n",
 			wantUsers: []string{"admin", "spectro"},
@@ -234,6 +242,38 @@ func TestParse(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("editing keeps every other byte", func(t *testing.T) {
+		content := "# made by hand\r\n\r\nadmin:" + admin2a + "\r\n   \r\nspectro:" + spectro2y
+		f, err := htpasswd.Parse(strings.NewReader(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Set("admin", "a-new-password-123", htpasswd.MinCost); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Set("viewer", "a-viewer-password-1", htpasswd.MinCost); err != nil {
+			t.Fatal(err)
+		}
+		got := string(f.Bytes())
+		lines := strings.SplitAfter(got, "\r\n")
+		// The last line gains the file's CRLF, as the new one ends with it.
+		if len(lines) != 7 || lines[6] != "" || lines[0] != "# made by hand\r\n" || lines[1] != "\r\n" || lines[3] != "   \r\n" ||
+			lines[4] != "spectro:"+spectro2y+"\r\n" || !strings.HasPrefix(lines[2], "admin:$2") || !strings.HasSuffix(lines[2], "\r\n") ||
+			!strings.HasPrefix(lines[5], "viewer:$2") || !strings.HasSuffix(lines[5], "\r\n") {
+			t.Errorf("after editing:\n%q", got)
+		}
+		again, err := htpasswd.Parse(strings.NewReader(got))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := again.Verify("admin", "a-new-password-123"); err != nil {
+			t.Error(err)
+		}
+		if err := again.Verify("viewer", "a-viewer-password-1"); err != nil {
+			t.Error(err)
+		}
+	})
 
 	t.Run("parsed entries verify", func(t *testing.T) {
 		f, err := htpasswd.Parse(strings.NewReader("admin:" + admin2a + "\nreader:" + reader2b + "\nspectro:" + spectro2y + "\n"))

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paxsetup/paxsetup/internal/setup"
 	"github.com/paxsetup/paxsetup/internal/setuplock"
 )
 
@@ -33,7 +34,7 @@ func lockSetup(ctx context.Context, f *Factory, dir, command string) (*setuplock
 			wait = d
 		}
 	}
-	return setuplock.Acquire(ctx, dir, setuplock.Options{
+	lock, err := setuplock.Acquire(ctx, dir, setuplock.Options{
 		Command: "paxsetup " + command,
 		Wait:    wait,
 		Waiting: func(h setuplock.Holder) {
@@ -41,6 +42,16 @@ func lockSetup(ctx context.Context, f *Factory, dir, command string) (*setuplock
 		},
 		Now: f.Now,
 	})
+	if err != nil {
+		return nil, err
+	}
+	// Every writer goes through here: none may follow a link out of the
+	// setup folder.
+	if err := setup.CheckNoLinks(dir); err != nil {
+		_ = lock.Release()
+		return nil, err
+	}
+	return lock, nil
 }
 
 // inside reports whether path is dir or lies under it.

@@ -91,3 +91,39 @@ func TestRefusedAndDryRunsLeaveTheLiveSetup(t *testing.T) {
 		})
 	}
 }
+
+// TestSymlinkInTheSetupIsRefused links auth/htpasswd-basic to a file outside
+// the setup: init and users refuse it, naming --dir, and neither the link
+// nor its target changes.
+func TestSymlinkInTheSetupIsRefused(t *testing.T) {
+	work := t.TempDir()
+	dir := filepath.Join(work, "setup")
+	if err := os.MkdirAll(filepath.Join(dir, "auth"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(work, "other-htpasswd")
+	content := "someone:$2y$04$3OPlxGRs5MhndtxzSnaU7OhVKYjOLjfD7mTjePA/MX0KjuY9zI2Kq\n"
+	if err := os.WriteFile(target, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "auth", "htpasswd-basic")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	pw := writeSecret(t, work, "pw", "a-new-password-1234")
+	for _, args := range [][]string{
+		{"init", "--yes", "--host", e2eHost, "--dir", dir, "--dry-run"},
+		{"users", "add", "viewer", "--password-file", pw, "--dir", dir},
+	} {
+		r := runBinary(t, nil, args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "--dir") || !strings.Contains(r.stderr, "symbolic link") {
+			t.Errorf("%v: exit %d, want %d naming --dir and the link:\n%s%s", args, r.code, exitUsage, r.stdout, r.stderr)
+		}
+		if got, err := os.Readlink(link); err != nil || got != target {
+			t.Errorf("%v: the link is now %q (%v)", args, got, err)
+		}
+		if data, _ := os.ReadFile(target); string(data) != content {
+			t.Errorf("%v: the link's target changed: %q", args, data)
+		}
+	}
+}

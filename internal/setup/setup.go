@@ -475,3 +475,29 @@ func specHash(spec dockerctl.Spec, imageID string, files []string) (string, erro
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
+
+// CheckNoLinks refuses a setup folder in which a file paxsetup reads or
+// writes is a symbolic link (data/, the registry's own, is not looked at).
+// Following one would read another file's users or keys and copy its owner;
+// replacing it would silently cut the link. The operator decides instead.
+func CheckNoLinks(dir string) error {
+	for _, name := range []string{"auth", "certs", "config", CredentialsFile, config.FileName, "PALETTE.txt", JournalFile} {
+		root := filepath.Join(dir, name)
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if errors.Is(err, fs.ErrNotExist) && p == root {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if d.Type()&fs.ModeSymlink != 0 {
+				return &answers.FlagError{Flag: "dir", Err: fmt.Errorf("%s is a symbolic link: paxsetup reads and writes only the setup's own files; put the file itself there (cp --remove-destination \"$(readlink -f %s)\" %s), or use another --dir", p, p, p)}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

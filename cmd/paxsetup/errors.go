@@ -25,7 +25,9 @@ func reportError(f *Factory, cmd *cobra.Command, ctx context.Context, err error)
 	switch {
 	case errors.Is(err, errCheckFailed):
 		return exitCheck
-	case errors.Is(err, wizard.ErrAborted) || errors.Is(err, context.Canceled) && ctx.Err() != nil:
+	// After a signal, whatever failed failed because of it: a check cut
+	// short is no finding, and its hints would not be true.
+	case errors.Is(err, wizard.ErrAborted) || ctx.Err() != nil:
 		// One line, and nothing else to say: every file is either complete
 		// or untouched, and no container was left half-started.
 		fmt.Fprintln(w, "interrupted")

@@ -94,7 +94,11 @@ func TestSignalsDuringContainerSwap(t *testing.T) {
 		_ = cmd.Process.Signal(sig)
 		_ = cmd.Wait()
 		ok := serves(t, dir, port, 15*time.Second)
-		t.Logf("run %d: %v after %v: exit %d, serving %v", i, sig, delay.Round(time.Millisecond), cmd.ProcessState.ExitCode(), ok)
+		code := cmd.ProcessState.ExitCode()
+		t.Logf("run %d: %v after %v: exit %d, serving %v", i, sig, delay.Round(time.Millisecond), code, ok)
+		if code != 0 && code != exitInterrupt {
+			t.Errorf("run %d: exit %d after %v, want 0 (done before it) or %d (interrupted)", i, code, sig, exitInterrupt)
+		}
 		if !ok {
 			dead++
 			// The next run must restore it, and say so.

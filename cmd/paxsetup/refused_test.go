@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"crypto/tls"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // liveFiles reads every file of the setup that a registry reads or a run
@@ -125,5 +129,67 @@ func TestSymlinkInTheSetupIsRefused(t *testing.T) {
 		if data, _ := os.ReadFile(target); string(data) != content {
 			t.Errorf("%v: the link's target changed: %q", args, data)
 		}
+	}
+}
+
+// servedCert is the certificate the registry presents on 127.0.0.1:port.
+func servedCert(t *testing.T, port int) []byte {
+	t.Helper()
+	conn, err := tls.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), &tls.Config{InsecureSkipVerify: true, ServerName: e2eHost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates[0].Raw
+}
+
+// TestFailedRunPutsTheFilesBack replaces the certificate and the admin's
+// password in a run whose new image crashes: the previous registry comes
+// back with the previous files, byte for byte, so its old password and
+// certificate are what it serves, and the run leaves no copy behind.
+func TestFailedRunPutsTheFilesBack(t *testing.T) {
+	img := standInImage(t)
+	s := newLifecycleSetup(t)
+	if r := s.init(img); r.code != 0 {
+		t.Fatalf("init exited %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	before := liveFiles(t, s.dir)
+	cert := servedCert(t, s.port)
+	broken := s.buildImage("paxsetup-test-broken:"+strings.TrimPrefix(s.name, "paxsetup-test-"), "FROM "+img+"\nCMD [\"serve\", \"/missing.yml\"]\n")
+	newPW := writeSecret(t, t.TempDir(), "new.pw", "a-brand-new-password-77")
+	r := runBinary(t, nil, "init", "--yes", "--host", e2eHost, "--san", "127.0.0.1", "--port", strconv.Itoa(s.port),
+		"--dir", s.dir, "--image", broken, "--pull", "never", "--name", s.name, "--force", "--timeout", "30s",
+		"--admin-password-file", newPW, "--reader-password-file", s.readerFile, "--no-color")
+	if r.code != exitError || !strings.Contains(r.stderr, "previous registry was restored") {
+		t.Fatalf("exit %d, want %d and the previous registry restored:\n%s%s", r.code, exitError, r.stdout, r.stderr)
+	}
+	after := liveFiles(t, s.dir)
+	for f, v := range before {
+		if after[f] != v {
+			t.Errorf("%s was not put back", f)
+		}
+	}
+	for f := range after {
+		if _, ok := before[f]; !ok {
+			t.Errorf("%s was left by the failed run", f)
+		}
+	}
+	for _, left := range []string{".previous", "swap-journal.json"} {
+		if _, err := os.Stat(filepath.Join(s.dir, left)); !os.IsNotExist(err) {
+			t.Errorf("%s is left behind: %v", left, err)
+		}
+	}
+	if !serves(t, s.dir, s.port, 15*time.Second) {
+		t.Fatal("the previous registry does not serve")
+	}
+	if got := servedCert(t, s.port); !bytes.Equal(got, cert) {
+		t.Error("the previous registry serves another certificate than before")
+	}
+	c := registryClient(t, filepath.Join(s.dir, "certs", "ca.crt"), e2eHost, s.port)
+	if got := status(t, c, "https://"+e2eHost+"/v2/", "admin", adminPW); got != 200 {
+		t.Errorf("the old admin password: %d", got)
+	}
+	if got := status(t, c, "https://"+e2eHost+"/v2/", "admin", "a-brand-new-password-77"); got != 401 {
+		t.Errorf("the failed run's password logs in: %d", got)
 	}
 }

@@ -239,7 +239,7 @@ var defaultChown chownFunc = os.Lchown
 // so that a run killed halfway is undone by the next one, and its engine
 // calls ignore the operator's Ctrl-C: only the wait for the new registry
 // can be interrupted, and that puts the old one back.
-func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *dockerctl.Container, vopts verify.Options, dir string) (id, action string, rep verify.Report, err error) {
+func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *dockerctl.Container, vopts verify.Options, dir string, prev *previous) (id, action string, rep verify.Report, err error) {
 	if old != nil && old.Labels[LabelSpec] == spec.Labels[LabelSpec] {
 		action = "unchanged"
 		if !old.Running {
@@ -255,6 +255,9 @@ func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *doc
 	if old == nil {
 		id, rep, err = startNew(ctx, eng, spec, vopts)
 		if err != nil {
+			if rerr := prev.restore(); rerr != nil {
+				return "", "", rep, fmt.Errorf("%w; and putting the previous files back failed: %v", err, rerr)
+			}
 			return "", "", rep, err
 		}
 		return id, "created", rep, nil
@@ -264,7 +267,7 @@ func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *doc
 	// stopped and set aside, not removed, until the new one has proved itself.
 	aside := fmt.Sprintf("%s-previous-%d", spec.Name, time.Now().Unix())
 	j := &swapJournal{path: journalPath(dir), Name: spec.Name, Old: old.ID, OldRunning: old.Running, Aside: aside,
-		Started: time.Now(), PID: os.Getpid(), Image: spec.Image, Spec: spec.Labels[LabelSpec]}
+		Started: time.Now(), PID: os.Getpid(), Image: spec.Image, Spec: spec.Labels[LabelSpec], Previous: prev != nil}
 	if err := j.save(swapStopping); err != nil {
 		return "", "", rep, err
 	}
@@ -310,6 +313,10 @@ func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *doc
 		return "", "", rep, fmt.Errorf("the new registry failed and was removed; the previous registry was restored and answers again: %w", err)
 	}
 	if err := j.save(swapVerified); err != nil {
+		return id, "replaced", rep, err
+	}
+	// The new files are the setup now; only then does the old registry go.
+	if err := prev.discard(); err != nil {
 		return id, "replaced", rep, err
 	}
 	if err := j.finish(ctx, eng); err != nil {

@@ -247,7 +247,7 @@ func TestReplaceCancelledMidStart(t *testing.T) {
 			return nil
 		},
 	}
-	_, _, _, err := runContainer(ctx, f, spec("h1"), running("old", "h0"), registryAt(t, false, 30*time.Second), t.TempDir())
+	_, _, _, err := runContainer(ctx, f, spec("h1"), running("old", "h0"), registryAt(t, false, 30*time.Second), t.TempDir(), nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -272,7 +272,7 @@ func TestReplaceWithCrashingImage(t *testing.T) {
 			return dockerctl.Container{ID: id, Running: true}, nil
 		},
 	}
-	_, _, _, err := runContainer(context.Background(), f, spec("h1"), running("old", "h0"), registryAt(t, false, time.Second), t.TempDir())
+	_, _, _, err := runContainer(context.Background(), f, spec("h1"), running("old", "h0"), registryAt(t, false, time.Second), t.TempDir(), nil)
 	if !errors.Is(err, ErrContainerCrash) || !strings.Contains(err.Error(), "previous registry was restored but does not answer") ||
 		!strings.Contains(err.Error(), "paxsetup init --mode letsencrypt") {
 		t.Fatalf("err = %v", err)

@@ -47,6 +47,10 @@ type swapJournal struct {
 	Image      string    `json:"new_image,omitempty"`  // the new container's image
 	Spec       string    `json:"new_spec,omitempty"`   // the new container's spec hash
 	Error      string    `json:"last_error,omitempty"` // why a rollback did not finish
+	// Previous is set when the run kept a copy of the live files
+	// (PreviousDir): undoing the swap puts them back first, so the old
+	// registry starts with its own users and certificate.
+	Previous bool `json:"previous_files,omitempty"`
 }
 
 func journalPath(dir string) string { return filepath.Join(dir, JournalFile) }
@@ -106,6 +110,19 @@ func (j *swapJournal) rollback(ctx context.Context, eng Engine) error {
 			return err
 		}
 	}
+	// The files first, so that the old registry starts with its own; but a
+	// registry with the new files beats none, so a failure here does not
+	// stop the rest.
+	var filesErr error
+	if j.Previous {
+		p, err := loadPrevious(filepath.Dir(j.path))
+		if err == nil {
+			err = p.restore()
+		}
+		if err != nil {
+			filesErr = fmt.Errorf("put back the previous files (a copy is in %s): %w", filepath.Join(filepath.Dir(j.path), PreviousDir), err)
+		}
+	}
 	old, err := inspect(ctx, eng, j.Old)
 	if err != nil {
 		return fmt.Errorf("the previous registry %s: %w", short(j.Old), err)
@@ -121,6 +138,9 @@ func (j *swapJournal) rollback(ctx context.Context, eng Engine) error {
 		if err := call(ctx, func(c context.Context) error { return eng.Start(c, j.Old) }); err != nil {
 			return err
 		}
+	}
+	if filesErr != nil {
+		return filesErr
 	}
 	return j.done()
 }
@@ -144,9 +164,23 @@ func inspect(ctx context.Context, eng Engine, id string) (dockerctl.Container, e
 // half done, so that the registry serves again before this run changes
 // anything, and says what it did. It reports whether there was one.
 func RecoverSwap(ctx context.Context, eng Engine, dir string, out io.Writer) (bool, error) {
+	if out == nil {
+		out = io.Discard
+	}
 	data, err := os.ReadFile(journalPath(dir))
 	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
+		// No swap began: a run that died after writing its files left
+		// them beside the copy of the live ones, which the registry still
+		// runs with.
+		p, err := loadPrevious(dir)
+		if err != nil || p == nil {
+			return false, err
+		}
+		if err := p.restore(); err != nil {
+			return true, fmt.Errorf("an earlier run was interrupted after writing its files, and putting the previous ones back failed: %w", err)
+		}
+		fmt.Fprintln(out, "An earlier run was interrupted after writing its files, before its registry started: put the previous files back.")
+		return true, nil
 	}
 	if err != nil {
 		return true, fmt.Errorf("read the swap journal: %w", err)
@@ -154,9 +188,6 @@ func RecoverSwap(ctx context.Context, eng Engine, dir string, out io.Writer) (bo
 	j := &swapJournal{path: journalPath(dir)}
 	if err := json.Unmarshal(data, j); err != nil || j.Name == "" || j.Old == "" {
 		return true, fmt.Errorf("%s is not a swap journal paxsetup can read (%v): check `docker ps -a`, put the registry back by hand, then remove the file", j.path, err)
-	}
-	if out == nil {
-		out = io.Discard
 	}
 	when := j.Started.Local().Format("2006-01-02 15:04:05")
 	if j.Step == swapVerified {

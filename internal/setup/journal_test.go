@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -122,4 +123,51 @@ func TestRecoverSwap(t *testing.T) {
 			t.Errorf("calls %v", f.calls)
 		}
 	})
+}
+
+func TestRecoverPreviousFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(rel, content string) {
+		t.Helper()
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("auth/htpasswd-basic", "old hashes\n")
+	write("certs/tls.crt", "old cert\n")
+	prev, err := keepPrevious(dir)
+	if err != nil || prev == nil {
+		t.Fatalf("keepPrevious: %v, %v", prev, err)
+	}
+	// The run writes its files, then dies before any swap.
+	write("auth/htpasswd-basic", "new hashes\n")
+	write("certs/tls.crt", "new cert\n")
+	write("certs/client/ca.crt", "a file the run added\n")
+
+	var out bytes.Buffer
+	found, err := RecoverSwap(context.Background(), &fakeEngine{}, dir, &out)
+	if err != nil || !found {
+		t.Fatalf("found %v, err %v", found, err)
+	}
+	for rel, want := range map[string]string{"auth/htpasswd-basic": "old hashes\n", "certs/tls.crt": "old cert\n"} {
+		if got, _ := os.ReadFile(filepath.Join(dir, rel)); string(got) != want {
+			t.Errorf("%s = %q, want %q", rel, got, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "certs/client/ca.crt")); !os.IsNotExist(err) {
+		t.Errorf("the file the run added is still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, PreviousDir)); !os.IsNotExist(err) {
+		t.Errorf("the copy is still there: %v", err)
+	}
+	if !strings.Contains(out.String(), "put the previous files back") {
+		t.Errorf("said %q", out.String())
+	}
+	if found, err := RecoverSwap(context.Background(), &fakeEngine{}, dir, nil); found || err != nil {
+		t.Errorf("a second recovery found %v, %v", found, err)
+	}
 }

@@ -167,32 +167,46 @@ func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 	if _, err := keepCert(l, opts); err != nil {
 		return nil, err
 	}
-	if res.Generated, err = writeFiles(ctx, l, opts); err != nil {
+	// Until its registry answers, a run that fails puts the live files back.
+	prev, err := keepPrevious(opts.Dir)
+	if err != nil {
 		return nil, err
+	}
+	fail := func(err error) (*Result, error) {
+		if rerr := prev.restore(); rerr != nil {
+			return res, fmt.Errorf("%w; and putting the previous files back failed: %v (they are in %s)", err, rerr, filepath.Join(opts.Dir, PreviousDir))
+		}
+		return res, err
+	}
+	if res.Generated, err = writeFiles(ctx, l, opts); err != nil {
+		return fail(err)
 	}
 
 	spec, err := containerSpec(l, a, imageID)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	applyImage(&spec, img)
 	if err := handToImageUser(spec, img, defaultChown, opts.Out); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	vopts, err := VerifyOptions(opts.Dir, a)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	vopts.Timeout = opts.HealthTimeout
 	vopts.User, vopts.Password, err = adminCredentials(opts.Dir, a, opts.AdminPassword, res.Generated)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if err := step(opts.Out, "container "+a.Name, func() error {
-		id, action, rep, err := runContainer(ctx, eng, spec, existing, vopts, opts.Dir)
+		id, action, rep, err := runContainer(ctx, eng, spec, existing, vopts, opts.Dir, prev)
 		res.ContainerID, res.ContainerAction, res.Report = id, action, rep
 		return err
 	}); err != nil {
+		return fail(err)
+	}
+	if err := prev.discard(); err != nil {
 		return res, err
 	}
 

@@ -94,19 +94,7 @@ func (j *swapJournal) rollback(ctx context.Context, eng Engine) error {
 		}
 	}
 	if j.New == "" {
-		// A new container created just before the run died is not
-		// recorded yet: it holds the name, and is not the old one.
-		var holder dockerctl.Container
-		err := call(ctx, func(c context.Context) (err error) { holder, err = eng.Inspect(c, j.Name); return err })
-		switch {
-		case err == nil && holder.ID != j.Old:
-			if holder.Labels[LabelManaged] != "true" {
-				return fmt.Errorf("a container %q that paxsetup did not make holds the registry's name: remove it (docker rm -f %s) and run paxsetup init again", j.Name, j.Name)
-			}
-			if err := call(ctx, func(c context.Context) error { return eng.Remove(c, holder.ID) }); err != nil {
-				return err
-			}
-		case err != nil && !errors.Is(err, dockerctl.ErrNotFound):
+		if err := j.clearName(ctx, eng); err != nil {
 			return err
 		}
 	}
@@ -127,8 +115,18 @@ func (j *swapJournal) rollback(ctx context.Context, eng Engine) error {
 	if err != nil {
 		return fmt.Errorf("the previous registry %s: %w", short(j.Old), err)
 	}
-	if old.Name != j.Name {
-		if err := call(ctx, func(c context.Context) error { return eng.Rename(c, j.Old, j.Name) }); err != nil {
+	// A create that a killed run sent may still be under way in the
+	// engine: the name it takes is cleared again when the rename finds it.
+	for try := 0; old.Name != j.Name; try++ {
+		err := call(ctx, func(c context.Context) error { return eng.Rename(c, j.Old, j.Name) })
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, dockerctl.ErrConflict) || try == 5 {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+		if err := j.clearName(ctx, eng); err != nil {
 			return err
 		}
 	}
@@ -143,6 +141,24 @@ func (j *swapJournal) rollback(ctx context.Context, eng Engine) error {
 		return filesErr
 	}
 	return j.done()
+}
+
+// clearName removes a container that holds the registry's name and is not
+// the old registry: a new one created just before the run died, not yet
+// recorded. One that paxsetup did not make is left alone, and refused.
+func (j *swapJournal) clearName(ctx context.Context, eng Engine) error {
+	holder, err := inspect(ctx, eng, j.Name)
+	switch {
+	case errors.Is(err, dockerctl.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case holder.ID == j.Old:
+		return nil
+	case holder.Labels[LabelManaged] != "true":
+		return fmt.Errorf("a container %q that paxsetup did not make holds the registry's name: remove it (docker rm -f %s) and run paxsetup init again", j.Name, j.Name)
+	}
+	return call(ctx, func(c context.Context) error { return eng.Remove(c, holder.ID) })
 }
 
 // finish completes a swap whose new registry was verified: the old one goes.

@@ -3,6 +3,7 @@ package setup
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -169,5 +170,50 @@ func TestRecoverPreviousFiles(t *testing.T) {
 	}
 	if found, err := RecoverSwap(context.Background(), &fakeEngine{}, dir, nil); found || err != nil {
 		t.Errorf("a second recovery found %v, %v", found, err)
+	}
+}
+
+// lateCreate is an engine on which a create sent by a killed run lands
+// after recovery first looked at the name.
+type lateCreate struct {
+	*fakeEngine
+	renames int
+}
+
+func (e *lateCreate) Rename(ctx context.Context, id, name string) error {
+	e.renames++
+	if e.renames == 1 {
+		e.record("rename " + id + " " + name + " (taken)")
+		return fmt.Errorf("rename: %w", dockerctl.ErrConflict)
+	}
+	return e.fakeEngine.Rename(ctx, id, name)
+}
+
+func TestRecoverSwapCreateStillUnderWay(t *testing.T) {
+	dir := t.TempDir()
+	j := &swapJournal{path: journalPath(dir), Name: "reg", Old: "old", OldRunning: true, Aside: "reg-previous-1"}
+	if err := j.save(swapAside); err != nil {
+		t.Fatal(err)
+	}
+	looks := 0
+	f := &fakeEngine{inspectFn: func(id string) (dockerctl.Container, error) {
+		switch id {
+		case "old":
+			return dockerctl.Container{ID: "old", Name: "reg-previous-1"}, nil
+		case "reg":
+			looks++
+			if looks > 1 {
+				return dockerctl.Container{ID: "late", Name: "reg", Labels: map[string]string{LabelManaged: "true"}}, nil
+			}
+		}
+		return dockerctl.Container{}, dockerctl.ErrNotFound
+	}}
+	e := &lateCreate{fakeEngine: f}
+	if _, err := RecoverSwap(context.Background(), e, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"rename old reg (taken)", "remove late", "rename old reg", "start old"}
+	if !slices.Equal(f.calls, want) {
+		t.Errorf("calls %v, want %v", f.calls, want)
 	}
 }

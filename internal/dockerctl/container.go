@@ -109,6 +109,8 @@ type Container struct {
 // returns its ID. A missing bind source is refused before the engine is
 // asked; a taken name is ErrConflict, an absent image ErrNotFound.
 func (c *Client) Create(ctx context.Context, spec Spec) (string, error) {
+	ctx, cancel := bound(ctx, 0)
+	defer cancel()
 	opts, err := createOptions(spec)
 	if err != nil {
 		return "", fmt.Errorf("create container %q: %w", spec.Name, err)
@@ -224,6 +226,8 @@ func checkPort(what string, p int) error {
 // Start starts the container. A host port held by someone else is
 // ErrPortInUse.
 func (c *Client) Start(ctx context.Context, id string) error {
+	ctx, cancel := bound(ctx, 0)
+	defer cancel()
 	if _, err := c.api.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		return fmt.Errorf("start container %q: %w", id, classify(err))
 	}
@@ -237,6 +241,10 @@ func (c *Client) Stop(ctx context.Context, id string, timeout time.Duration) err
 	secs := int(math.Ceil(timeout.Seconds()))
 	if timeout < 0 {
 		secs = -1
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = bound(ctx, timeout)
+		defer cancel()
 	}
 	if _, err := c.api.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &secs}); err != nil {
 		return fmt.Errorf("stop container %q: %w", id, classify(err))
@@ -247,6 +255,8 @@ func (c *Client) Stop(ctx context.Context, id string, timeout time.Duration) err
 // Remove removes the container, running or not. Bind-mounted folders are the
 // operator's data and are never touched, nor are anonymous volumes.
 func (c *Client) Remove(ctx context.Context, id string) error {
+	ctx, cancel := bound(ctx, 0)
+	defer cancel()
 	opts := client.ContainerRemoveOptions{Force: true, RemoveVolumes: false}
 	if _, err := c.api.ContainerRemove(ctx, id, opts); err != nil {
 		return fmt.Errorf("remove container %q: %w", id, classify(err))
@@ -256,6 +266,8 @@ func (c *Client) Remove(ctx context.Context, id string) error {
 
 // Rename gives the container a new name; a taken name is ErrConflict.
 func (c *Client) Rename(ctx context.Context, id, newName string) error {
+	ctx, cancel := bound(ctx, 0)
+	defer cancel()
 	if _, err := c.api.ContainerRename(ctx, id, client.ContainerRenameOptions{NewName: newName}); err != nil {
 		return fmt.Errorf("rename container %q to %q: %w", id, newName, classify(err))
 	}
@@ -264,6 +276,8 @@ func (c *Client) Rename(ctx context.Context, id, newName string) error {
 
 // Inspect describes the container; an absent one is ErrNotFound.
 func (c *Client) Inspect(ctx context.Context, nameOrID string) (Container, error) {
+	ctx, cancel := bound(ctx, 0)
+	defer cancel()
 	res, err := c.api.ContainerInspect(ctx, nameOrID, client.ContainerInspectOptions{})
 	if err != nil {
 		return Container{}, fmt.Errorf("inspect container %q: %w", nameOrID, classify(err))
@@ -356,6 +370,8 @@ func appendHostPorts(ports []int, pm network.PortMap) []int {
 // FindByLabel returns every container, running or not, whose label key has
 // value value (any value when value is empty).
 func (c *Client) FindByLabel(ctx context.Context, key, value string) ([]Container, error) {
+	ctx, cancel := bound(ctx, 0)
+	defer cancel()
 	if key == "" {
 		return nil, errors.New("find containers by label: empty label key")
 	}
@@ -376,6 +392,8 @@ func (c *Client) FindByLabel(ctx context.Context, key, value string) ([]Containe
 // ContainersPublishing returns the running containers that publish hostPort,
 // so a port conflict can name its holder.
 func (c *Client) ContainersPublishing(ctx context.Context, hostPort int) ([]Container, error) {
+	ctx, cancel := bound(ctx, 0)
+	defer cancel()
 	res, err := c.api.ContainerList(ctx, client.ContainerListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list containers publishing port %d: %w", hostPort, err)
@@ -412,6 +430,8 @@ func (c *Client) inspectAll(ctx context.Context, items []container.Summary) ([]C
 // Logs returns the last tail lines of the container's stdout and stderr,
 // interleaved as written (all lines when tail <= 0).
 func (c *Client) Logs(ctx context.Context, id string, tail int) (string, error) {
+	ctx, cancel := bound(ctx, 0)
+	defer cancel()
 	// A container with a terminal has a single raw stream; without one the
 	// engine multiplexes stdout and stderr with frame headers.
 	ins, err := c.api.ContainerInspect(ctx, id, client.ContainerInspectOptions{})

@@ -216,6 +216,8 @@ type EngineInfo struct {
 
 // Engine reports the engine's version, API, platform and security options.
 func (c *Client) Engine(ctx context.Context) (EngineInfo, error) {
+	ctx, cancel := bound(ctx, 0)
+	defer cancel()
 	v, err := c.api.ServerVersion(ctx, client.ServerVersionOptions{})
 	if err != nil {
 		return EngineInfo{}, fmt.Errorf("read Docker engine version: %w", err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
@@ -64,6 +65,8 @@ func classify(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, context.DeadlineExceeded):
+		return &engineError{kind: ErrEngineTimeout, msg: fmt.Sprintf("the engine did not answer within %s: check it with `docker info` and its log (journalctl -u docker)", callTimeout), err: err}
 	case cerrdefs.IsNotFound(err):
 		kind = ErrNotFound
 	case cerrdefs.IsConflict(err):
@@ -128,4 +131,19 @@ func connectError(host string, err error) error {
 			"start the Docker engine (sudo systemctl start docker) or set DOCKER_HOST", host, detail),
 		err: err,
 	}
+}
+
+// callTimeout bounds an engine call that a healthy engine answers at once
+// (everything but pulls, image loads and followed logs): a frozen engine, a
+// stuck dockerd or storage driver, must end a run with an error, not hang
+// it past every --timeout. A variable, so that tests can shorten it.
+var callTimeout = 60 * time.Second
+
+// ErrEngineTimeout means the engine took longer than callTimeout to answer.
+var ErrEngineTimeout = errors.New("the engine did not answer in time")
+
+// bound gives one engine call its deadline: callTimeout, plus extra for a
+// call that waits on purpose (a stop's grace period).
+func bound(ctx context.Context, extra time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, callTimeout+extra)
 }

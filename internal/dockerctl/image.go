@@ -42,6 +42,8 @@ func ParsePullPolicy(s string) (PullPolicy, error) {
 
 // ImageExists reports whether the engine holds the image ref.
 func (c *Client) ImageExists(ctx context.Context, ref string) (bool, error) {
+	ctx, cancel := bound(ctx, 0)
+	defer cancel()
 	_, err := c.api.ImageInspect(ctx, ref)
 	if cerrdefs.IsNotFound(err) {
 		return false, nil
@@ -56,6 +58,8 @@ func (c *Client) ImageExists(ctx context.Context, ref string) (bool, error) {
 // can tell whether a container runs the image the tag now names. An absent
 // image is ErrNotFound.
 func (c *Client) ImageID(ctx context.Context, ref string) (string, error) {
+	ctx, cancel := bound(ctx, 0)
+	defer cancel()
 	res, err := c.api.ImageInspect(ctx, ref)
 	if err != nil {
 		return "", fmt.Errorf("inspect image %q: %w", ref, classify(err))
@@ -198,6 +202,8 @@ type ImageConfig struct {
 // ImageConfig reads the image's configuration; an absent image is
 // ErrNotFound.
 func (c *Client) ImageConfig(ctx context.Context, ref string) (ImageConfig, error) {
+	ctx, cancel := bound(ctx, 0)
+	defer cancel()
 	res, err := c.api.ImageInspect(ctx, ref)
 	if err != nil {
 		return ImageConfig{}, fmt.Errorf("inspect image %q: %w", ref, classify(err))

@@ -389,3 +389,47 @@ func runFillingDisk(t *testing.T, mnt string, free int64, args []string) (int, s
 	}
 	return cmd.ProcessState.ExitCode(), out.String()
 }
+
+// TestSignalsDuringUpgrade interrupts upgrades between two images with
+// SIGINT or SIGTERM at random moments: after each, a registry serves.
+func TestSignalsDuringUpgrade(t *testing.T) {
+	img := standInImage(t)
+	s := newLifecycleSetup(t)
+	if r := s.init(img); r.code != 0 {
+		t.Fatalf("init exited %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	other := s.buildImage("paxsetup-test-other:"+strings.TrimPrefix(s.name, "paxsetup-test-"), "FROM "+img+"\nLABEL io.paxsetup.test=other\n")
+	images := []string{other, img}
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	t.Logf("seed %d", seed)
+	signals := []syscall.Signal{syscall.SIGINT, syscall.SIGTERM}
+	dead := 0
+	runs := faultRuns(t)
+	for i := range runs {
+		sig := signals[i%2]
+		delay := time.Duration(rng.Int64N(int64(1200 * time.Millisecond)))
+		cmd := exec.Command(paxsetupBinary(t), "upgrade", "--image", images[i%2], "--pull", "never", "--dir", s.dir, "--no-color")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(delay)
+		_ = cmd.Process.Signal(sig)
+		_ = cmd.Wait()
+		code := cmd.ProcessState.ExitCode()
+		ok := serves(t, s.dir, s.port, 15*time.Second)
+		t.Logf("run %d: %v after %v: exit %d, serving %v", i, sig, delay.Round(time.Millisecond), code, ok)
+		if code != 0 && code != exitInterrupt {
+			t.Errorf("run %d: exit %d after %v, want 0 or %d", i, code, sig, exitInterrupt)
+		}
+		if !ok {
+			dead++
+			if r := s.init(img); r.code != 0 || !serves(t, s.dir, s.port, 15*time.Second) {
+				t.Fatalf("run %d left no registry, and init did not restore one (exit %d):\n%s%s", i, r.code, r.stdout, r.stderr)
+			}
+		}
+	}
+	if dead > 0 {
+		t.Errorf("%d of %d interrupted upgrades left no registry serving", dead, runs)
+	}
+}

@@ -89,7 +89,7 @@ func call(ctx context.Context, f func(context.Context) error) error {
 // the old one under its name again and, if it served, started.
 func (j *swapJournal) rollback(ctx context.Context, eng Engine) error {
 	if j.New != "" {
-		if err := call(ctx, func(c context.Context) error { return eng.Remove(c, j.New) }); err != nil && !errors.Is(err, dockerctl.ErrNotFound) {
+		if err := removeGone(ctx, eng, j.New); err != nil {
 			return err
 		}
 	}
@@ -158,16 +158,33 @@ func (j *swapJournal) clearName(ctx context.Context, eng Engine) error {
 	case holder.Labels[LabelManaged] != "true":
 		return fmt.Errorf("a container %q that paxsetup did not make holds the registry's name: remove it (docker rm -f %s) and run paxsetup init again", j.Name, j.Name)
 	}
-	return call(ctx, func(c context.Context) error { return eng.Remove(c, holder.ID) })
+	return removeGone(ctx, eng, holder.ID)
 }
 
 // finish completes a swap whose new registry was verified: the old one goes.
 func (j *swapJournal) finish(ctx context.Context, eng Engine) error {
-	err := call(ctx, func(c context.Context) error { return eng.Remove(c, j.Old) })
-	if err != nil && !errors.Is(err, dockerctl.ErrNotFound) {
+	if err := removeGone(ctx, eng, j.Old); err != nil {
 		return fmt.Errorf("remove the previous registry %q: %w", j.Aside, err)
 	}
 	return j.done()
+}
+
+// removeGone removes a container and makes sure it is gone. A removal that
+// a killed run sent may still be under way in the engine, which then
+// refuses a second one ("already in progress"): that is waited out.
+func removeGone(ctx context.Context, eng Engine, id string) error {
+	var err error
+	for try := 0; try < 25; try++ {
+		err = call(ctx, func(c context.Context) error { return eng.Remove(c, id) })
+		if err == nil || errors.Is(err, dockerctl.ErrNotFound) {
+			return nil
+		}
+		if _, ierr := inspect(ctx, eng, id); errors.Is(ierr, dockerctl.ErrNotFound) {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return err
 }
 
 func inspect(ctx context.Context, eng Engine, id string) (dockerctl.Container, error) {

@@ -163,6 +163,11 @@ func TestKilledDuringContainerSwap(t *testing.T) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		_, journal := os.Stat(filepath.Join(dir, "swap-journal.json"))
+		if journal == nil {
+			if st := runBinary(t, nil, "status", "--dir", dir, "--no-color"); !strings.Contains(st.stdout, "Interrupted") {
+				t.Errorf("run %d: status does not say a run was interrupted:\n%s%s", i, st.stdout, st.stderr)
+			}
+		}
 		r := runBinary(t, nil, base...)
 		said := strings.Contains(r.stdout, "was interrupted")
 		t.Logf("run %d: killed after %v: journal left %v; next init exit %d, said so %v", i, delay.Round(time.Millisecond), journal == nil, r.code, said)

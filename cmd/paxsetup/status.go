@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -87,6 +88,9 @@ type Status struct {
 	// Others are further containers of this setup, such as a previous
 	// registry an interrupted upgrade left set aside.
 	Others []string `json:"others,omitempty"`
+	// Interrupted is set when a run died while replacing the registry or
+	// its files: the next init or upgrade puts things right.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // Health is the outcome of GET /health.
@@ -116,6 +120,11 @@ func runStatus(ctx context.Context, opts *StatusOptions) error {
 	st, err := readStatus(ctx, eng, opts.Dir, a, opts.Timeout, opts.Factory.Now())
 	if err != nil {
 		return err
+	}
+	for _, left := range []string{setup.JournalFile, setup.PreviousDir} {
+		if _, err := os.Stat(filepath.Join(opts.Dir, left)); err == nil {
+			st.Interrupted = true
+		}
 	}
 	if opts.Output == "json" {
 		enc := json.NewEncoder(opts.IO.Out)
@@ -311,6 +320,9 @@ func printStatus(w io.Writer, st Status) {
 	}
 	for _, o := range st.Others {
 		row("Also", "%s, another container of this setup (an interrupted replacement leaves the previous registry so: `docker rm %s` once the registry works)", o, o)
+	}
+	if st.Interrupted {
+		row("Interrupted", "%s: a run died while replacing the registry or its files; `paxsetup init --yes --dir %s` finishes or undoes it", yellow("yes"), st.Dir)
 	}
 	if st.Engine != "" {
 		row("Engine", "%s", st.Engine)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/fatih/color"
 	"github.com/spf13/cobra"
@@ -40,7 +41,9 @@ func reportError(f *Factory, cmd *cobra.Command, ctx context.Context, err error)
 		// The message names the flag and the fix: one line is enough.
 		fmt.Fprintf(w, "%s %v\n", red("error:"), err)
 		return exitUsage
-	case errors.As(err, &ue):
+	case errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command "):
+		// The last: cobra's own word for a command it does not know, which
+		// it gives as plain text before any command runs.
 		fmt.Fprintf(w, "%s %v\n", red("error:"), err)
 		if cmd != nil {
 			fmt.Fprintf(w, "Run '%s --help' for the flags.\n", cmd.CommandPath())

@@ -106,7 +106,25 @@ Exit codes: 0 success; 1 failure; 2 invalid flags or input; 3 a check failed
 		NewCmdUpgrade(f, g, nil),
 		NewCmdUsers(f, g, nil),
 	)
+	argsAreUsage(root)
 	return root
+}
+
+// argsAreUsage makes a wrong number of arguments, or an unknown one, a usage
+// error on every command (exit 2, with the pointer to --help), as a bad flag
+// is: cobra's argument checks return plain errors.
+func argsAreUsage(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return &usageError{err: err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		argsAreUsage(sub)
+	}
 }
 
 func defaultDir(f *Factory) string {

@@ -275,6 +275,7 @@ func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *doc
 		if rerr := j.rollback(ctx, eng); rerr != nil {
 			return fmt.Errorf("%w; and restoring the previous registry failed: %v (it is the container %q: the next paxsetup init tries again, or rename it to %s and start it)", cause, rerr, aside, spec.Name)
 		}
+		prev.restoredElsewhere()
 		return cause
 	}
 	if old.Running {
@@ -303,10 +304,11 @@ func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *doc
 		if rerr := j.rollback(ctx, eng); rerr != nil {
 			return "", "", rep, fmt.Errorf("%w; and restoring the previous registry failed: %v (it is the container %q: the next paxsetup init tries again, or rename it to %s and start it)", err, rerr, aside, spec.Name)
 		}
+		prev.restoredElsewhere()
 		// Restored means serving again, so it is waited for, unless the
 		// operator interrupted the run and wants it over.
 		if old.Running && ctx.Err() == nil {
-			if _, werr := waitReady(context.WithoutCancel(ctx), eng, old.ID, vopts, old.RestartCount); werr != nil {
+			if _, werr := waitReady(context.WithoutCancel(ctx), eng, old.ID, restoredVerifyOptions(dir, vopts), old.RestartCount); werr != nil {
 				return "", "", rep, fmt.Errorf("the new registry failed and was removed; the previous registry was restored but does not answer (%v): %w", werr, err)
 			}
 		}
@@ -323,6 +325,22 @@ func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *doc
 		return id, "replaced", rep, err
 	}
 	return id, "replaced", rep, nil
+}
+
+// restoredVerifyOptions checks the previous registry as its own files
+// describe it: the run's options may trust a CA the run brought (a new
+// --ca-file) that the previous registry's certificate does not chain to.
+func restoredVerifyOptions(dir string, vopts verify.Options) verify.Options {
+	a, err := config.Load(dir)
+	if err != nil {
+		return vopts
+	}
+	v, err := VerifyOptions(dir, a)
+	if err != nil {
+		return vopts
+	}
+	v.Timeout, v.User, v.Password, v.Now = vopts.Timeout, vopts.User, vopts.Password, vopts.Now
+	return v
 }
 
 func restart(ctx context.Context, eng Engine, old *dockerctl.Container) {

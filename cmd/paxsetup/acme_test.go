@@ -92,11 +92,14 @@ type pebble struct {
 // nonces (PEBBLE_WFE_NONCEREJECT's default of 5% would make the registry's
 // first order fail at random). Validations are real: no
 // PEBBLE_VA_ALWAYS_VALID.
-func startPebble(t *testing.T, cli *client.Client, img image.PebbleImage, netName, alias string) pebble {
+//
+// extraHosts go into Pebble's /etc/hosts ("name:ip"), which its resolver
+// reads before DNS: a name can resolve elsewhere for Pebble alone.
+func startPebble(t *testing.T, cli *client.Client, img image.PebbleImage, netName, alias string, extraHosts ...string) pebble {
 	t.Helper()
 	ctx := context.Background()
 	name := uniqueName(t) + "-" + alias
-	host := &container.HostConfig{NetworkMode: container.NetworkMode(netName)}
+	host := &container.HostConfig{NetworkMode: container.NetworkMode(netName), ExtraHosts: extraHosts}
 	if alias != "pebble" {
 		// The image's API certificate names "pebble" only: another alias
 		// gets its own, from the same CA, so --acme-ca-file stays the same.
@@ -331,6 +334,28 @@ func TestLetsEncryptWithPebble(t *testing.T) {
 	if len(caches) != 2 {
 		t.Errorf("want one ACME cache per directory under data/acme, got %q", caches)
 	}
+
+	// The CA goes away and the certificate with it (as when a renewal
+	// falls due while the CA is down): verify and status say why the
+	// registry has none, from its log.
+	if _, err := cli.ContainerStop(context.Background(), p2.name, client.ContainerStopOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range caches {
+		if err := os.RemoveAll(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cli.ContainerRestart(context.Background(), name, client.ContainerRestartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const want = "the registry could not get its certificate: the registry cannot resolve the ACME directory https://pebble2:14000/dir"
+	for _, args := range [][]string{{"verify", "--dir", dir, "--timeout", "20s"}, {"status", "--dir", dir}} {
+		r := runBinary(t, nil, append(args, "--no-color")...)
+		if r.code != exitCheck || !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "--network") {
+			t.Errorf("paxsetup %s with the CA gone: exit %d, want 3 and %q with its fix\n%s%s", args[0], r.code, want, r.stdout, r.stderr)
+		}
+	}
 	t.Logf("whole test %s", time.Since(start).Round(time.Millisecond))
 }
 
@@ -347,5 +372,55 @@ func waitLeaf(t *testing.T, port int, root []byte) *x509.Certificate {
 			t.Fatalf("no certificate served after the restart: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestLetsEncryptFailuresDiagnosed: when the registry cannot get its
+// certificate, init fails (exit 1) and says why and what to do, from the
+// registry's own ACME error: the directory refusing connections, and the
+// CA's validation reaching something other than the registry.
+func TestLetsEncryptFailuresDiagnosed(t *testing.T) {
+	cli := dockerClient(t)
+	img := standInImage(t)
+	peb := pebbleImage(t)
+	netName := testNetwork(t, cli)
+	// For this Pebble the registry's name resolves to Pebble itself, where
+	// nothing answers the challenge: as when DNS points elsewhere.
+	p := startPebble(t, cli, peb, netName, "pebble", acmeHost+":127.0.0.1")
+	work := t.TempDir()
+	minica := writeFile(t, work, "pebble.minica.pem", peb.MiniCAPEM)
+	root := writeFile(t, work, "pebble-root.pem", p.root)
+	admin, reader := writeSecret(t, work, "a", adminPW), writeSecret(t, work, "r", readerPW)
+	tests := []struct {
+		name      string
+		directory string
+		want      []string
+	}{
+		{"directory unreachable", "https://pebble:14001/dir", []string{"cannot connect to the ACME directory https://pebble:14001/dir (connect: connection refused)", "fix:   check --acme-directory"}},
+		{"challenge fails", "https://pebble:14000/dir", []string{"could not validate " + acmeHost + " through TLS-ALPN-01", "fix:   make " + acmeHost + " resolve, for the CA, to this host"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			name := uniqueName(t)
+			removeContainer(t, cli, name)
+			dir := filepath.Join(t.TempDir(), "setup")
+			args := acmeInitArgs(dir, img, name, freePort(t), netName, "pebble", minica, root, admin, reader)
+			for i, a := range args {
+				if a == "--acme-directory" {
+					args[i+1] = tt.directory
+				}
+			}
+			r := runBinary(t, nil, args...)
+			t.Logf("init failed in %s", time.Since(start).Round(time.Millisecond))
+			if r.code != 1 {
+				t.Fatalf("init exited %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("the error lacks %q:\n%s", w, r.stderr)
+				}
+			}
+		})
 	}
 }

@@ -416,8 +416,10 @@ func waitReady(ctx context.Context, eng Engine, id string, vopts verify.Options,
 				return rep, err
 			}
 			if !rep.OK() {
-				logs, _ := eng.Logs(context.WithoutCancel(ctx), id, crashLogLines)
-				return rep, fmt.Errorf("%w: %s%s", ErrVerifyFailed, describeFailures(rep), logSection(logs))
+				// More lines than are shown: an ACME failure is logged once,
+				// then buried under the handshakes that waited for it.
+				logs, _ := eng.Logs(context.WithoutCancel(ctx), id, acmeLogLines)
+				return rep, fmt.Errorf("%w: %s%s%s", ErrVerifyFailed, describeFailures(rep), acmeSection(logs, vopts.Endpoint), logSection(lastLines(logs, crashLogLines)))
 			}
 			return rep, nil
 		case <-tick.C:
@@ -487,11 +489,18 @@ func waitHealthFast(ctx context.Context, vopts verify.Options, limit time.Durati
 		if err != nil {
 			return
 		}
-		if resp, err := c.Do(req); err == nil {
+		resp, err := c.Do(req)
+		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return
 			}
+		} else if strings.Contains(err.Error(), "remote error: tls:") {
+			// The registry refused the handshake (a TLS alert), which
+			// waiting will not change. In Let's Encrypt mode each new
+			// handshake after a failed order starts another order, and the
+			// CA counts failed validations (Let's Encrypt: 5 an hour).
+			return
 		}
 		select {
 		case <-ctx.Done():
@@ -524,6 +533,33 @@ type crash struct{ msg string }
 
 func (e *crash) Error() string { return e.msg }
 func (e *crash) Unwrap() error { return ErrContainerCrash }
+
+// acmeLogLines is how much of the registry's log is searched for an ACME
+// error.
+const acmeLogLines = 2000
+
+// acmeSection is the cause and fix of an ACME failure in the registry's
+// log, when there is one.
+func acmeSection(logs, endpoint string) string {
+	host := endpoint
+	if u, err := url.Parse(endpoint); err == nil {
+		host = u.Hostname()
+	}
+	var b strings.Builder
+	for _, d := range dockerctl.DiagnoseACME(logs, host, "") {
+		fmt.Fprintf(&b, "\n  the registry could not get its certificate: %s\n  fix:   %s\n  log:   %s", d.Cause, d.Fix, d.Evidence)
+	}
+	return b.String()
+}
+
+// lastLines is the end of logs, n lines at most.
+func lastLines(logs string, n int) string {
+	lines := strings.Split(strings.TrimRight(logs, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
 
 func logSection(logs string) string {
 	if strings.TrimSpace(logs) == "" {

@@ -424,3 +424,23 @@ func TestLetsEncryptFailuresDiagnosed(t *testing.T) {
 		})
 	}
 }
+
+// TestInitUnknownNetwork: a --network the engine lacks is refused before
+// any file of the setup is written, naming the flag and how to make it.
+func TestInitUnknownNetwork(t *testing.T) {
+	dockerClient(t)
+	work := t.TempDir()
+	dir := filepath.Join(work, "setup")
+	net := uniqueName(t) + "-missing"
+	r := runBinary(t, nil, "init", "--yes", "--dir", dir, "--host", e2eHost, "--port", strconv.Itoa(freePort(t)),
+		"--name", uniqueName(t), "--image", standInImage(t), "--pull", "never", "--network", net,
+		"--admin-password-file", writeSecret(t, work, "a", adminPW), "--reader-password-file", writeSecret(t, work, "r", readerPW))
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--network") || !strings.Contains(r.stderr, "docker network create "+net) {
+		t.Errorf("exit %d, want %d naming --network and its fix\n%s", r.code, exitUsage, r.stderr)
+	}
+	for _, name := range []string{"auth", "certs", "paxsetup.yaml"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); !os.IsNotExist(err) {
+			t.Errorf("a refused run wrote %s", name)
+		}
+	}
+}

@@ -283,6 +283,9 @@ func TestLetsEncryptWithPebble(t *testing.T) {
 	if !strings.HasPrefix(leaf.Issuer.CommonName, "Pebble Intermediate CA") || len(leaf.DNSNames) != 1 || leaf.DNSNames[0] != acmeHost {
 		t.Errorf("served certificate: issuer %q, names %v; want Pebble's, for %s", leaf.Issuer.CommonName, leaf.DNSNames, acmeHost)
 	}
+	if !strings.Contains(r.stdout, "upload "+filepath.Join(dir, "certs", "chain.pem")) {
+		t.Errorf("init does not tell to upload the private ACME CA's root to Palette:\n%s", r.stdout)
+	}
 	chain, err := os.ReadFile(filepath.Join(dir, "certs", "chain.pem"))
 	if err != nil || !bytes.Equal(bytes.TrimSpace(chain), bytes.TrimSpace(p1.root)) {
 		t.Errorf("certs/chain.pem is not Pebble's root (for Palette): %v\n%s", err, chain)

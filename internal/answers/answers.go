@@ -368,6 +368,11 @@ func validateModes(a config.Answers) error {
 	if a.Network != "" && !networkName.MatchString(a.Network) {
 		return flagErr("network", "%q is not a Docker network name: give the name of an existing network (docker network ls)", a.Network)
 	}
+	if slices.Contains([]string{"bridge", "host", "none"}, a.Network) {
+		// The engine gives aliases only on user-defined networks, and host
+		// or none would leave the published port unreachable.
+		return flagErr("network", "%q is one of the engine's own networks, on which the registry cannot have --host as its name: give a network made with docker network create, or drop --network", a.Network)
+	}
 	switch a.Mode {
 	case config.ModeLetsEncrypt:
 		for _, c := range certFlags[:2] {

@@ -54,6 +54,7 @@ func TestValidateModes(t *testing.T) {
 		{"ACME CA outside letsencrypt", func(a *config.Answers) { a.ACMECAFile = root }, "acme-ca-file", "--mode letsencrypt"},
 		{"network", func(a *config.Answers) { a.Network = "acme_net-1" }, "", ""},
 		{"network with a bad name", func(a *config.Answers) { a.Network = "-x" }, "network", "Docker network name"},
+		{"the default bridge", func(a *config.Answers) { a.Network = "bridge" }, "network", "docker network create"},
 		{"custom", func(a *config.Answers) { a.Mode, a.CertFile, a.KeyFile, a.CAFile = config.ModeCustom, file, file, file }, "", ""},
 		{"custom without CA", func(a *config.Answers) { a.Mode, a.CertFile, a.KeyFile = config.ModeCustom, file, file }, "ca-file", "--ca-file"},
 		{"custom with a folder", func(a *config.Answers) { a.Mode, a.CertFile, a.KeyFile, a.CAFile = config.ModeCustom, file, dir, file }, "key-file", "not a file"},

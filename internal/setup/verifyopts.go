@@ -125,6 +125,7 @@ func PaletteFor(dir string, a config.Answers, generated map[string]string) templ
 		ChainFile:     filepath.Join(dir, "certs", "chain.pem"),
 		CAFile:        filepath.Join(dir, "certs", "ca.crt"),
 		ClientCertDir: ClientCertDir(dir),
+		PrivateACMECA: a.Mode == config.ModeLetsEncrypt && a.CAFile != "",
 	}
 	_, p.AdminInCredentials = LoadCredentials(dir, a.AdminUser)
 	_, p.ReaderInCredentials = LoadCredentials(dir, a.ReaderUser)

@@ -217,9 +217,11 @@ func addModeFlags(fl *pflag.FlagSet, opts *InitOptions) {
 	s3 := opts.Flags.S3
 	fl.StringVar(&opts.Flags.Email, "email", "", "Let's Encrypt account email, for expiry notices (required with --mode letsencrypt)")
 	fl.StringVar(&opts.Flags.ACMEDirectory, "acme-directory", "", "ACME directory URL of a CA other than Let's Encrypt (--mode letsencrypt)")
+	fl.StringVar(&opts.Flags.ACMECAFile, "acme-ca-file", "", "CA of the ACME directory's own HTTPS certificate, PEM, for a private ACME CA; the registry trusts it to reach --acme-directory (--mode letsencrypt)")
+	fl.StringVar(&opts.Flags.Network, "network", "", "an existing Docker network the registry also joins, with --host as its name there (e.g. where a reverse proxy or the ACME CA runs)")
 	fl.StringVar(&opts.Flags.CertFile, "cert-file", "", "your server certificate, PEM, intermediates may follow (--mode custom)")
 	fl.StringVar(&opts.Flags.KeyFile, "key-file", "", "the server certificate's private key, PEM, unencrypted (--mode custom)")
-	fl.StringVar(&opts.Flags.CAFile, "ca-file", "", "the CA chain that issued it, PEM: what clients and Palette trust (--mode custom)")
+	fl.StringVar(&opts.Flags.CAFile, "ca-file", "", "the CA chain that issued it, PEM: what clients and Palette trust (--mode custom); with --mode letsencrypt, the root a private ACME CA issues from")
 	fl.StringVar(&s3.Region, "s3-region", "", "S3 bucket region, e.g. eu-west-1 (--storage s3)")
 	fl.StringVar(&s3.Bucket, "s3-bucket", "", "S3 bucket for the packs (--storage s3)")
 	fl.StringVar(&s3.RootDirectory, "s3-rootdirectory", "", "key prefix inside the bucket, e.g. /registry (--storage s3)")
@@ -266,7 +268,7 @@ func checkModeFlags(opts *InitOptions, a *config.Answers) error {
 		}
 	}
 	// Saved paths must still work when the next run starts elsewhere.
-	paths := []*string{&a.CertFile, &a.KeyFile, &a.CAFile, &a.AdminPasswordFile, &a.ReaderPasswordFile, &a.ImageArchive}
+	paths := []*string{&a.CertFile, &a.KeyFile, &a.CAFile, &a.ACMECAFile, &a.AdminPasswordFile, &a.ReaderPasswordFile, &a.ImageArchive}
 	if a.S3 != nil {
 		paths = append(paths, &a.S3.CredentialsFile)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/paxsetup/paxsetup/internal/certgen"
+	"github.com/paxsetup/paxsetup/internal/templates"
 )
 
 // modesPlainClient reaches a plain-HTTP registry.
@@ -355,7 +356,7 @@ func TestLetsEncryptDryRun(t *testing.T) {
 	}
 	le := cfg.HTTP.TLS.LetsEncrypt
 	if le.Email != "ops@example.com" || !slices.Equal(le.Hosts, []string{"registry.example.com"}) || le.DirectoryURL != acme ||
-		le.CacheFile != "/data/letsencrypt" || cfg.HTTP.TLS.Certificate != "" {
+		le.CacheFile != templates.ACMECacheDir(acme) || !strings.HasPrefix(le.CacheFile, "/data/") || cfg.HTTP.TLS.Certificate != "" {
 		t.Errorf("letsencrypt = %+v, certificate %q", le, cfg.HTTP.TLS.Certificate)
 	}
 	if cfg.Storage.Type() != "filesystem" || cfg.Auth["htpasswd"]["path"] != "/auth/htpasswd-basic" {
@@ -500,6 +501,12 @@ func TestInitModeBadInput(t *testing.T) {
 		{"certificate flags in letsencrypt mode", append(le, "--cert-file", certFile), []string{"--cert-file", "obtains its certificate itself"}},
 		{"ACME directory over http", append(le, "--acme-directory", "http://acme.local/dir"), []string{"--acme-directory", "https"}},
 		{"email outside letsencrypt", []string{"--email", "ops@example.com"}, []string{"--email", "--mode letsencrypt"}},
+		{"ACME CA outside letsencrypt", []string{"--acme-ca-file", caFile}, []string{"--acme-ca-file", "--mode letsencrypt"}},
+		{"ACME CA without a directory", append(le, "--acme-ca-file", caFile), []string{"--acme-ca-file", "--acme-directory"}},
+		{"ACME CA unreadable", append(le, "--acme-directory", "https://acme.example.com/dir", "--acme-ca-file", filepath.Join(work, "nope.pem")), []string{"--acme-ca-file", "nope.pem"}},
+		{"ACME CA that is a key", append(le, "--acme-directory", "https://acme.example.com/dir", "--acme-ca-file", keyFile), []string{"--acme-ca-file", "CERTIFICATE"}},
+		{"private ACME root unreadable", append(le, "--ca-file", filepath.Join(work, "nope.pem")), []string{"--ca-file", "nope.pem"}},
+		{"network with a bad name", []string{"--network", "-net"}, []string{"--network", "Docker network name"}},
 		{"custom without a key", []string{"--mode", "custom", "--cert-file", certFile, "--ca-file", caFile}, []string{"--key-file", "--mode custom"}},
 		{"custom with a missing file", []string{"--mode", "custom", "--cert-file", certFile, "--key-file", keyFile, "--ca-file", filepath.Join(work, "nope.pem")}, []string{"--ca-file", "nope.pem"}},
 		{"certificate flags in selfsigned mode", []string{"--key-file", keyFile}, []string{"--key-file", "--mode custom"}},

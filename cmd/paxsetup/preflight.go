@@ -26,16 +26,18 @@ type PreflightOptions struct {
 	Factory *Factory
 	Dir     string
 
-	Mode     string
-	Host     string
-	SANs     []string
-	Email    string
-	Port     int
-	Bind     string
-	CertFile string
-	KeyFile  string
-	CAFile   string
-	Output   string
+	Mode  string
+	Host  string
+	SANs  []string
+	Email string
+	// ACMEDirectory is another ACME CA's directory (letsencrypt mode).
+	ACMEDirectory string
+	Port          int
+	Bind          string
+	CertFile      string
+	KeyFile       string
+	CAFile        string
+	Output        string
 	// Changed says which flags the operator gave; the others come from the
 	// setup in Dir, when there is one.
 	Changed func(string) bool
@@ -101,6 +103,7 @@ Exit codes: 0 no check failed (warnings allowed); 3 a check failed;
 	fl.StringVar(&opts.Host, "host", "", "the registry's DNS name or IP (default: the setup's, else this machine's FQDN)")
 	fl.StringSliceVar(&opts.SANs, "san", nil, "extra DNS name or IP the certificate must cover (custom mode), repeatable")
 	fl.StringVar(&opts.Email, "email", "", "Let's Encrypt account email")
+	fl.StringVar(&opts.ACMEDirectory, "acme-directory", "", "another ACME CA's directory URL: the name must then resolve for that CA, not publicly (letsencrypt mode)")
 	decimalIntVar(fl, &opts.Port, "port", d.Port, "host port for the registry")
 	fl.StringVar(&opts.Bind, "bind", "", "host address the port is published on (default: all)")
 	fl.StringVar(&opts.CertFile, "cert-file", "", "your server certificate and its chain, PEM (custom mode)")
@@ -217,6 +220,7 @@ func preflightOptionsFor(ctx context.Context, opts *PreflightOptions) (preflight
 	set("mode", &a.Mode, opts.Mode)
 	set("host", &a.Host, opts.Host)
 	set("email", &a.Email, opts.Email)
+	set("acme-directory", &a.ACMEDirectory, opts.ACMEDirectory)
 	set("bind", &a.Bind, opts.Bind)
 	set("cert-file", &a.CertFile, opts.CertFile)
 	set("key-file", &a.KeyFile, opts.KeyFile)

@@ -249,6 +249,11 @@ func readStatus(ctx context.Context, eng dockerctl.API, dir string, a config.Ans
 		first := rep.Checks[0]
 		st.Health = &Health{Detail: first.Detail}
 	}
+	if st.Health != nil && !st.Health.OK {
+		for _, chk := range acmeChecks(ctx, eng, c.ID, a) {
+			st.Health.Detail += "; " + chk.Detail + " (fix: " + chk.Fix + ")"
+		}
+	}
 	return st, nil
 }
 

@@ -119,6 +119,9 @@ func runVerify(ctx context.Context, opts *VerifyOptions) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if !rep.OK() && opts.Endpoint == "" {
+		rep.Checks = append(rep.Checks, verifyACMEChecks(ctx, opts)...)
+	}
 	if opts.Output == "json" {
 		enc := json.NewEncoder(opts.IO.Out)
 		enc.SetIndent("", "  ")
@@ -243,4 +246,20 @@ func printReport(ios *IOStreams, rep verify.Report) {
 		rows[i] = checkRow{string(c.Status), c.Name, c.Detail, c.Fix}
 	}
 	printChecks(ios, "Checking "+rep.Endpoint, rows)
+}
+
+// verifyACMEChecks explain a failed verify of a letsencrypt setup from its
+// registry's log. The engine is asked only then, and a missing engine only
+// leaves the explanation out.
+func verifyACMEChecks(ctx context.Context, opts *VerifyOptions) []verify.Check {
+	a, ok, err := config.LoadIfExists(opts.Dir)
+	if err != nil || !ok || a.Mode != config.ModeLetsEncrypt {
+		return nil
+	}
+	eng, err := opts.Factory.Docker(ctx)
+	if err != nil {
+		return nil
+	}
+	defer eng.Close()
+	return acmeChecks(ctx, eng, a.Name, a)
 }

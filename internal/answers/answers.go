@@ -96,6 +96,8 @@ func overlay(dst *config.Answers, src config.Answers, use func(flag string, zero
 	str("storage", &dst.Storage, src.Storage)
 	str("email", &dst.Email, src.Email)
 	str("acme-directory", &dst.ACMEDirectory, src.ACMEDirectory)
+	str("acme-ca-file", &dst.ACMECAFile, src.ACMECAFile)
+	str("network", &dst.Network, src.Network)
 	str("cert-file", &dst.CertFile, src.CertFile)
 	str("key-file", &dst.KeyFile, src.KeyFile)
 	str("ca-file", &dst.CAFile, src.CAFile)
@@ -263,6 +265,7 @@ func dropUnused(a *config.Answers, changed func(string) bool) {
 	if a.Mode != config.ModeLetsEncrypt {
 		forget("email", &a.Email)
 		forget("acme-directory", &a.ACMEDirectory)
+		forget("acme-ca-file", &a.ACMECAFile)
 	}
 	if a.Mode == config.ModeLetsEncrypt && !changed("san") {
 		// A certificate's IP SANs saved by another mode are no names
@@ -272,11 +275,44 @@ func dropUnused(a *config.Answers, changed func(string) bool) {
 	if a.Mode != config.ModeCustom {
 		forget("cert-file", &a.CertFile)
 		forget("key-file", &a.KeyFile)
+	}
+	if a.Mode != config.ModeCustom && a.Mode != config.ModeLetsEncrypt {
 		forget("ca-file", &a.CAFile)
 	}
 	if a.Storage != templates.StorageS3 && !slices.ContainsFunc(s3Flags, changed) {
 		a.S3 = nil
 	}
+}
+
+// networkName is Docker's rule for network names, the same as for
+// containers.
+var networkName = containerName
+
+// checkPEMFile refuses a path that is no regular file of a PEM file's size.
+func checkPEMFile(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %v", p, errors.Unwrap(err))
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a file", p)
+	}
+	if fi.Size() > fsutil.MaxPEMFile {
+		return fmt.Errorf("%s is larger than %s, more than any certificate chain or key: give the PEM file", p, fsutil.Size(fsutil.MaxPEMFile))
+	}
+	return nil
+}
+
+// checkCertFile refuses a file that holds no certificate: a CA file the
+// registry or verify would read as trusting nothing.
+func checkCertFile(p string) error {
+	if err := checkPEMFile(p); err != nil {
+		return err
+	}
+	if _, err := certgen.LoadCertificates(p); err != nil {
+		return err
+	}
+	return nil
 }
 
 // s3Flags set the S3 answers.
@@ -325,12 +361,36 @@ func validateModes(a config.Answers) error {
 		if a.ACMEDirectory != "" {
 			return flagErr("acme-directory", "the ACME directory is for --mode letsencrypt: drop it or add --mode letsencrypt")
 		}
+		if a.ACMECAFile != "" {
+			return flagErr("acme-ca-file", "the ACME directory's CA is for --mode letsencrypt: drop it or add --mode letsencrypt")
+		}
+	}
+	if a.Network != "" && !networkName.MatchString(a.Network) {
+		return flagErr("network", "%q is not a Docker network name: give the name of an existing network (docker network ls)", a.Network)
+	}
+	if slices.Contains([]string{"bridge", "host", "none"}, a.Network) {
+		// The engine gives aliases only on user-defined networks, and host
+		// or none would leave the published port unreachable.
+		return flagErr("network", "%q is one of the engine's own networks, on which the registry cannot have --host as its name: give a network made with docker network create, or drop --network", a.Network)
 	}
 	switch a.Mode {
 	case config.ModeLetsEncrypt:
-		for _, c := range certFlags {
+		for _, c := range certFlags[:2] {
 			if c.get(a) != "" {
-				return flagErr(c.flag, "--mode letsencrypt obtains its certificate itself; drop the certificate flags, or use --mode custom to serve your own")
+				return flagErr(c.flag, "--mode letsencrypt obtains its certificate itself; drop --cert-file and --key-file (--ca-file is the root of a private ACME CA), or use --mode custom to serve your own")
+			}
+		}
+		if a.CAFile != "" {
+			if err := checkCertFile(a.CAFile); err != nil {
+				return flagErr("ca-file", "%v: give the PEM root the private ACME CA issues from", err)
+			}
+		}
+		if a.ACMEDirectory == "" && a.ACMECAFile != "" {
+			return flagErr("acme-ca-file", "Let's Encrypt's directory has a public certificate: give --acme-directory with it, or drop it")
+		}
+		if a.ACMECAFile != "" {
+			if err := checkCertFile(a.ACMECAFile); err != nil {
+				return flagErr("acme-ca-file", "%v: give the PEM CA of the ACME directory's HTTPS certificate", err)
 			}
 		}
 	case config.ModeCustom:
@@ -339,15 +399,8 @@ func validateModes(a config.Answers) error {
 			if p == "" {
 				return flagErr(c.flag, "--mode custom serves your own certificate: give --cert-file (server certificate, PEM), --key-file (its key) and --ca-file (the CA chain)")
 			}
-			fi, err := os.Stat(p)
-			if err != nil {
-				return flagErr(c.flag, "cannot read %s: %v", p, errors.Unwrap(err))
-			}
-			if !fi.Mode().IsRegular() {
-				return flagErr(c.flag, "%s is not a file", p)
-			}
-			if fi.Size() > fsutil.MaxPEMFile {
-				return flagErr(c.flag, "%s is larger than %s, more than any certificate chain or key: give the PEM file", p, fsutil.Size(fsutil.MaxPEMFile))
+			if err := checkPEMFile(p); err != nil {
+				return &FlagError{Flag: c.flag, Err: err}
 			}
 		}
 	default:

@@ -1,12 +1,20 @@
 package answers
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
+	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paxsetup/paxsetup/internal/config"
 )
@@ -20,6 +28,8 @@ func TestValidateModes(t *testing.T) {
 	base := config.Defaults()
 	base.Host = "registry.example.com"
 	le := func(a *config.Answers) { a.Mode, a.Email = config.ModeLetsEncrypt, "ops@example.com" }
+	privateACME := func(a *config.Answers) { le(a); a.ACMEDirectory = "https://acme.internal.example/dir" }
+	root := writeRoot(t, dir)
 	s3 := func(a *config.Answers) {
 		a.Storage, a.S3 = "s3", &config.S3Config{Region: "eu-west-1", Bucket: "packs"}
 	}
@@ -35,7 +45,16 @@ func TestValidateModes(t *testing.T) {
 		{"letsencrypt with an IP SAN", func(a *config.Answers) { le(a); a.SANs = []string{"10.0.0.1"} }, "san", "IP address"},
 		{"letsencrypt without email", func(a *config.Answers) { le(a); a.Email = "" }, "email", "contact address"},
 		{"letsencrypt with a certificate", func(a *config.Answers) { le(a); a.CertFile = file }, "cert-file", "obtains its certificate itself"},
-		{"letsencrypt with a CA file", func(a *config.Answers) { le(a); a.CAFile = file }, "ca-file", "obtains its certificate itself"},
+		{"letsencrypt with a CA file that is no certificate", func(a *config.Answers) { le(a); a.CAFile = file }, "ca-file", "PEM root the private ACME CA issues from"},
+		{"letsencrypt with a private ACME CA", func(a *config.Answers) { privateACME(a); a.CAFile, a.ACMECAFile = root, root }, "", ""},
+		{"letsencrypt with a missing CA file", func(a *config.Answers) { le(a); a.CAFile = filepath.Join(dir, "nope.pem") }, "ca-file", "nope.pem"},
+		{"ACME CA without a directory", func(a *config.Answers) { le(a); a.ACMECAFile = root }, "acme-ca-file", "--acme-directory"},
+		{"ACME CA that is no certificate", func(a *config.Answers) { privateACME(a); a.ACMECAFile = file }, "acme-ca-file", "ACME directory's HTTPS certificate"},
+		{"ACME CA missing", func(a *config.Answers) { privateACME(a); a.ACMECAFile = filepath.Join(dir, "nope.pem") }, "acme-ca-file", "cannot read"},
+		{"ACME CA outside letsencrypt", func(a *config.Answers) { a.ACMECAFile = root }, "acme-ca-file", "--mode letsencrypt"},
+		{"network", func(a *config.Answers) { a.Network = "acme_net-1" }, "", ""},
+		{"network with a bad name", func(a *config.Answers) { a.Network = "-x" }, "network", "Docker network name"},
+		{"the default bridge", func(a *config.Answers) { a.Network = "bridge" }, "network", "docker network create"},
 		{"custom", func(a *config.Answers) { a.Mode, a.CertFile, a.KeyFile, a.CAFile = config.ModeCustom, file, file, file }, "", ""},
 		{"custom without CA", func(a *config.Answers) { a.Mode, a.CertFile, a.KeyFile = config.ModeCustom, file, file }, "ca-file", "--ca-file"},
 		{"custom with a folder", func(a *config.Answers) { a.Mode, a.CertFile, a.KeyFile, a.CAFile = config.ModeCustom, file, dir, file }, "key-file", "not a file"},
@@ -133,4 +152,27 @@ func TestMergeModes(t *testing.T) {
 	if a.BcryptCost != 10 || a.Storage != "filesystem" || a.S3 != nil {
 		t.Errorf("defaults: cost %d, storage %q, S3 %+v", a.BcryptCost, a.Storage, a.S3)
 	}
+}
+
+// writeRoot writes a self-signed CA certificate, PEM, and returns its path.
+func writeRoot(t *testing.T, dir string) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test ACME root"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "root.pem")
+	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

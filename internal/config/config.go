@@ -54,8 +54,12 @@ type Answers struct {
 	Email string   `yaml:"email,omitempty"`
 	// ACMEDirectory is an ACME directory URL other than Let's Encrypt's.
 	ACMEDirectory string `yaml:"acme_directory,omitempty"`
+	// ACMECAFile is the CA of the ACME directory's own HTTPS certificate,
+	// for a private ACME CA whose TLS the system roots do not trust.
+	ACMECAFile string `yaml:"acme_ca_file,omitempty"`
 	// CertFile, KeyFile and CAFile are the operator's own certificate
-	// (custom mode).
+	// (custom mode). In letsencrypt mode CAFile alone is the root a private
+	// ACME CA issues from, which clients and Palette must trust.
 	CertFile string `yaml:"cert_file,omitempty"`
 	KeyFile  string `yaml:"key_file,omitempty"`
 	CAFile   string `yaml:"ca_file,omitempty"`
@@ -68,8 +72,12 @@ type Answers struct {
 
 	Port int `yaml:"port"`
 	// Bind is the host address the port is published on; empty means all.
-	Bind  string `yaml:"bind,omitempty"`
-	Image string `yaml:"image"`
+	Bind string `yaml:"bind,omitempty"`
+	// Network is an existing Docker network the registry joins, with Host
+	// as its alias there, so that containers on it (a reverse proxy, an
+	// ACME CA validating the name) reach it by name.
+	Network string `yaml:"network,omitempty"`
+	Image   string `yaml:"image"`
 	// ImageID is the image the registry runs, recorded so that an upgrade
 	// is a deliberate act.
 	ImageID      string `yaml:"image_id,omitempty"`

@@ -52,6 +52,11 @@ type Spec struct {
 	// refuses to start a container whose bind source is missing.
 	Mounts        []Mount
 	RestartAlways bool
+	// Network, when set, is a user-defined network the container joins
+	// instead of the default bridge (published ports work on either), with
+	// Aliases as its names there.
+	Network string
+	Aliases []string
 	// Relabel asks the engine to relabel the bind mounts for SELinux (the
 	// :Z option), so the registry may read them on an enforcing host.
 	Relabel bool
@@ -213,7 +218,30 @@ func createOptions(spec Spec) (client.ContainerCreateOptions, error) {
 			ReadOnly: m.ReadOnly,
 		})
 	}
-	return client.ContainerCreateOptions{Name: spec.Name, Config: cfg, HostConfig: host}, nil
+	opts := client.ContainerCreateOptions{Name: spec.Name, Config: cfg, HostConfig: host}
+	if spec.Network != "" {
+		// As `docker run --network NET --network-alias NAME`: the aliases
+		// exist only on a network given at create time.
+		host.NetworkMode = container.NetworkMode(spec.Network)
+		opts.NetworkingConfig = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+			spec.Network: {Aliases: spec.Aliases},
+		}}
+	}
+	return opts, nil
+}
+
+// NetworkExists reports whether the engine has a network of that name or ID.
+func (c *Client) NetworkExists(ctx context.Context, name string) (bool, error) {
+	ctx, cancel := bound(ctx, 0)
+	defer cancel()
+	_, err := c.api.NetworkInspect(ctx, name, client.NetworkInspectOptions{})
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(classify(err), ErrNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("inspect network %q: %w", name, classify(err))
 }
 
 func checkPort(what string, p int) error {

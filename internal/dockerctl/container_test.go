@@ -681,3 +681,29 @@ func TestStreamLogsFollowStops(t *testing.T) {
 		t.Errorf("following ended with %v, want nil after Ctrl-C", err)
 	}
 }
+
+// TestCreateOnNetwork: --network puts the container on that network alone,
+// as `docker run --network NET --network-alias NAME` does, with its aliases
+// on that network's endpoint (the only place the engine accepts them).
+func TestCreateOnNetwork(t *testing.T) {
+	var got client.ContainerCreateOptions
+	c := newFakeClient(&fakeEngine{
+		containerCreateFunc: func(_ context.Context, opts client.ContainerCreateOptions) (client.ContainerCreateResult, error) {
+			got = opts
+			return client.ContainerCreateResult{ID: "c0ffee"}, nil
+		},
+	})
+	if _, err := c.Create(context.Background(), Spec{Name: "r", Image: "r:1", HostPort: 443, Network: "acme", Aliases: []string{"registry.example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got.HostConfig.NetworkMode != "acme" {
+		t.Errorf("NetworkMode = %q, want acme", got.HostConfig.NetworkMode)
+	}
+	want := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{"acme": {Aliases: []string{"registry.example.com"}}}}
+	if !reflect.DeepEqual(got.NetworkingConfig, want) {
+		t.Errorf("NetworkingConfig = %+v, want %+v", got.NetworkingConfig, want)
+	}
+	if len(got.HostConfig.PortBindings) != 1 {
+		t.Errorf("the port is not published on the network: %v", got.HostConfig.PortBindings)
+	}
+}

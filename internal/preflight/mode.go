@@ -62,7 +62,9 @@ func (e *env) letsEncryptChecks(ctx context.Context) []Check {
 		out = append(out, Check{Name: CheckLEHost, Status: OK, Detail: fmt.Sprintf("%s is a DNS name", host)})
 	}
 
-	if nameOK {
+	if nameOK && e.opts.ACMEDirectory != "" {
+		out = append(out, e.privateACMEDNS(ctx))
+	} else if nameOK {
 		r := e.resolve(ctx)
 		var public, private []string
 		for _, a := range r.addrs {
@@ -103,11 +105,35 @@ func (e *env) letsEncryptChecks(ctx context.Context) []Check {
 	inbound := Check{Name: CheckLEInbound, Status: Warn,
 		Detail: fmt.Sprintf("not testable from here: Let's Encrypt must reach %s on TCP 443 from the internet (TLS-ALPN-01) to issue and renew", hostOr(host)),
 		Fix:    "allow inbound TCP 443 from anywhere through every firewall, security group and NAT on the way to this host"}
+	if e.opts.ACMEDirectory != "" {
+		inbound.Detail = fmt.Sprintf("not testable from here: the ACME CA at %s must reach %s on TCP 443 (TLS-ALPN-01) to issue and renew", e.opts.ACMEDirectory, hostOr(host))
+		inbound.Fix = "allow TCP 443 from the ACME CA to this host, or put the registry on the CA's Docker network (--network)"
+	}
 	if e.opts.Port != 443 {
 		inbound.Detail = fmt.Sprintf("the registry listens on %d, but Let's Encrypt connects to %s on 443 only (TLS-ALPN-01)", e.opts.Port, hostOr(host))
 		inbound.Fix = fmt.Sprintf("use --port 443, or forward inbound TCP 443 from the internet to port %d", e.opts.Port)
 	}
 	return append(out, inbound)
+}
+
+// privateACMEDNS judges the name for an ACME CA other than Let's Encrypt:
+// the CA resolves it with its own DNS (a site's resolver, a Docker network's),
+// so a private address, or no answer on this host, is no failure; it is
+// said, since the CA's view cannot be checked from here.
+func (e *env) privateACMEDNS(ctx context.Context) Check {
+	host := e.opts.Host
+	r := e.resolve(ctx)
+	if r.err != nil || len(r.addrs) == 0 {
+		return Check{Name: CheckLEDNS, Status: Warn,
+			Detail: fmt.Sprintf("%s does not resolve on this host (%s); the ACME CA at %s must resolve it to this registry", host, lookupErr(r.err), e.opts.ACMEDirectory),
+			Fix:    fmt.Sprintf("make %s resolve to this host in the DNS the ACME CA uses (or give the registry that name on the CA's Docker network with --network)", host)}
+	}
+	addrs := make([]string, 0, len(r.addrs))
+	for _, a := range r.addrs {
+		addrs = append(addrs, a.String())
+	}
+	return Check{Name: CheckLEDNS, Status: OK,
+		Detail: fmt.Sprintf("%s resolves to %s here; the ACME CA at %s must resolve it to this host too", host, strings.Join(addrs, ", "), e.opts.ACMEDirectory)}
 }
 
 func hostOr(h string) string {

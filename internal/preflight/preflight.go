@@ -46,6 +46,9 @@ type Options struct {
 	Host string
 	// Email is the Let's Encrypt account (letsencrypt mode).
 	Email string
+	// ACMEDirectory is another ACME CA's directory URL (letsencrypt mode):
+	// that CA, not the internet, must resolve and reach the host.
+	ACMEDirectory string
 	// Port is the host port the registry is published on.
 	Port int
 	// ExtraPorts are further host ports the mode needs.
@@ -67,7 +70,7 @@ type Options struct {
 // as init is about to make it.
 func FromAnswers(dir string, a config.Answers) Options {
 	return Options{
-		Mode: a.Mode, Host: a.Host, SANs: a.SANs, Email: a.Email,
+		Mode: a.Mode, Host: a.Host, SANs: a.SANs, Email: a.Email, ACMEDirectory: a.ACMEDirectory,
 		Port: a.Port, Bind: a.Bind, Dir: dir, Storage: a.Storage,
 		CertFile: a.CertFile, KeyFile: a.KeyFile, CAFile: a.CAFile,
 	}

@@ -272,6 +272,23 @@ func TestChecks(t *testing.T) {
 		{name: "letsencrypt name resolves publicly", check: CheckLEDNS, want: OK,
 			change:     func(d *Deps, e *fakeEngine, o *Options) { o.Mode, o.Email = config.ModeLetsEncrypt, "ops@example.com" },
 			wantDetail: "public address 203.0.113.10"},
+		{name: "private ACME CA, name unknown here", check: CheckLEDNS, want: Warn,
+			change: func(d *Deps, e *fakeEngine, o *Options) {
+				o.Mode, o.Host, o.Email = config.ModeLetsEncrypt, "le.test.internal", "ops@example.com"
+				o.ACMEDirectory = "https://pebble:14000/dir"
+			},
+			wantDetail: "the ACME CA at https://pebble:14000/dir must resolve it", wantFix: "--network"},
+		{name: "private ACME CA, private address", check: CheckLEDNS, want: OK,
+			change: func(d *Deps, e *fakeEngine, o *Options) {
+				o.Mode, o.Email, o.ACMEDirectory = config.ModeLetsEncrypt, "ops@example.com", "https://ca.corp.example/dir"
+				d.LookupHost = func(context.Context, string) ([]string, error) { return []string{"10.0.0.5"}, nil }
+			},
+			wantDetail: "resolves to 10.0.0.5 here"},
+		{name: "private ACME CA inbound statement", check: CheckLEInbound, want: Warn,
+			change: func(d *Deps, e *fakeEngine, o *Options) {
+				o.Mode, o.Email, o.ACMEDirectory = config.ModeLetsEncrypt, "ops@example.com", "https://ca.corp.example/dir"
+			},
+			wantDetail: "the ACME CA at https://ca.corp.example/dir must reach registry.example.com on TCP 443"},
 		{name: "letsencrypt without email", check: CheckLEEmail, want: Fail,
 			change:  func(d *Deps, e *fakeEngine, o *Options) { o.Mode = config.ModeLetsEncrypt },
 			wantFix: "--email"},

@@ -275,6 +275,7 @@ func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *doc
 		if rerr := j.rollback(ctx, eng); rerr != nil {
 			return fmt.Errorf("%w; and restoring the previous registry failed: %v (it is the container %q: the next paxsetup init tries again, or rename it to %s and start it)", cause, rerr, aside, spec.Name)
 		}
+		prev.restoredElsewhere()
 		return cause
 	}
 	if old.Running {
@@ -303,10 +304,11 @@ func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *doc
 		if rerr := j.rollback(ctx, eng); rerr != nil {
 			return "", "", rep, fmt.Errorf("%w; and restoring the previous registry failed: %v (it is the container %q: the next paxsetup init tries again, or rename it to %s and start it)", err, rerr, aside, spec.Name)
 		}
+		prev.restoredElsewhere()
 		// Restored means serving again, so it is waited for, unless the
 		// operator interrupted the run and wants it over.
 		if old.Running && ctx.Err() == nil {
-			if _, werr := waitReady(context.WithoutCancel(ctx), eng, old.ID, vopts, old.RestartCount); werr != nil {
+			if _, werr := waitReady(context.WithoutCancel(ctx), eng, old.ID, restoredVerifyOptions(dir, vopts), old.RestartCount); werr != nil {
 				return "", "", rep, fmt.Errorf("the new registry failed and was removed; the previous registry was restored but does not answer (%v): %w", werr, err)
 			}
 		}
@@ -323,6 +325,22 @@ func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *doc
 		return id, "replaced", rep, err
 	}
 	return id, "replaced", rep, nil
+}
+
+// restoredVerifyOptions checks the previous registry as its own files
+// describe it: the run's options may trust a CA the run brought (a new
+// --ca-file) that the previous registry's certificate does not chain to.
+func restoredVerifyOptions(dir string, vopts verify.Options) verify.Options {
+	a, err := config.Load(dir)
+	if err != nil {
+		return vopts
+	}
+	v, err := VerifyOptions(dir, a)
+	if err != nil {
+		return vopts
+	}
+	v.Timeout, v.User, v.Password, v.Now = vopts.Timeout, vopts.User, vopts.Password, vopts.Now
+	return v
 }
 
 func restart(ctx context.Context, eng Engine, old *dockerctl.Container) {
@@ -398,8 +416,10 @@ func waitReady(ctx context.Context, eng Engine, id string, vopts verify.Options,
 				return rep, err
 			}
 			if !rep.OK() {
-				logs, _ := eng.Logs(context.WithoutCancel(ctx), id, crashLogLines)
-				return rep, fmt.Errorf("%w: %s%s", ErrVerifyFailed, describeFailures(rep), logSection(logs))
+				// More lines than are shown: an ACME failure is logged once,
+				// then buried under the handshakes that waited for it.
+				logs, _ := eng.Logs(context.WithoutCancel(ctx), id, acmeLogLines)
+				return rep, fmt.Errorf("%w: %s%s%s", ErrVerifyFailed, describeFailures(rep), acmeSection(logs, vopts.Endpoint), logSection(lastLines(logs, crashLogLines)))
 			}
 			return rep, nil
 		case <-tick.C:
@@ -469,11 +489,18 @@ func waitHealthFast(ctx context.Context, vopts verify.Options, limit time.Durati
 		if err != nil {
 			return
 		}
-		if resp, err := c.Do(req); err == nil {
+		resp, err := c.Do(req)
+		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return
 			}
+		} else if strings.Contains(err.Error(), "remote error: tls:") {
+			// The registry refused the handshake (a TLS alert), which
+			// waiting will not change. In Let's Encrypt mode each new
+			// handshake after a failed order starts another order, and the
+			// CA counts failed validations (Let's Encrypt: 5 an hour).
+			return
 		}
 		select {
 		case <-ctx.Done():
@@ -506,6 +533,33 @@ type crash struct{ msg string }
 
 func (e *crash) Error() string { return e.msg }
 func (e *crash) Unwrap() error { return ErrContainerCrash }
+
+// acmeLogLines is how much of the registry's log is searched for an ACME
+// error.
+const acmeLogLines = 2000
+
+// acmeSection is the cause and fix of an ACME failure in the registry's
+// log, when there is one.
+func acmeSection(logs, endpoint string) string {
+	host := endpoint
+	if u, err := url.Parse(endpoint); err == nil {
+		host = u.Hostname()
+	}
+	var b strings.Builder
+	for _, d := range dockerctl.DiagnoseACME(logs, host, "") {
+		fmt.Fprintf(&b, "\n  the registry could not get its certificate: %s\n  fix:   %s\n  log:   %s", d.Cause, d.Fix, d.Evidence)
+	}
+	return b.String()
+}
+
+// lastLines is the end of logs, n lines at most.
+func lastLines(logs string, n int) string {
+	lines := strings.Split(strings.TrimRight(logs, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
 
 func logSection(logs string) string {
 	if strings.TrimSpace(logs) == "" {

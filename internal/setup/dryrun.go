@@ -145,6 +145,12 @@ func writeModeFiles(ctx context.Context, l Layout, opts Options) error {
 		err = step(opts.Out, "your certificate in certs/", func() error { return installCustomCerts(l, opts) })
 	case config.ModeSelfSigned:
 		err = step(opts.Out, "certificates in certs/", func() error { return ensureCerts(ctx, l, opts) })
+	case config.ModeLetsEncrypt:
+		if opts.Answers.ACMECAFile != "" || opts.Answers.CAFile != "" {
+			err = step(opts.Out, "private ACME CA files in config/ and certs/", func() error { return installACMEFiles(l, opts) })
+		} else {
+			err = installACMEFiles(l, opts)
+		}
 	}
 	if err != nil {
 		return err

@@ -196,6 +196,10 @@ func containerConfigFor(l Layout, a config.Answers) (containerConfig, error) {
 		cc.Mounts = append(cc.Mounts, dockerctl.Mount{Source: l.Config(), Target: templates.ContainerConfigDir, ReadOnly: true})
 		cc.Cmd = []string{"serve", templates.ConfigFile}
 		cc.Files = append(cc.Files, l.ConfigFile())
+		if a.Mode == config.ModeLetsEncrypt && a.ACMECAFile != "" {
+			cc.Env = []string{EnvSSLCertFile + "=" + templates.ContainerACMECAFile}
+			cc.Files = append(cc.Files, l.ACMECAFile())
+		}
 		return cc, nil
 	}
 	env, err := r.Environ()

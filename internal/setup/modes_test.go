@@ -423,3 +423,57 @@ func TestDryRunOnlyReads(t *testing.T) {
 		})
 	}
 }
+
+// TestContainerPrivateACME: with --acme-ca-file the registry trusts the
+// copy in config/ through SSL_CERT_FILE, and a change of that file replaces
+// the container (it is read at start); --network gives it the host's name.
+func TestContainerPrivateACME(t *testing.T) {
+	dir := t.TempDir()
+	l := Layout{Dir: dir}
+	a := config.Defaults()
+	a.Mode, a.Host, a.Email = config.ModeLetsEncrypt, "registry.example.com", "ops@example.com"
+	a.ACMEDirectory, a.ACMECAFile, a.Network = "https://ca.example.com/dir", "/somewhere/ca.pem", "acme"
+	cc, err := containerConfigFor(l, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cc.Env, []string{"SSL_CERT_FILE=/etc/spectropaxconfig/acme-ca.crt"}) || !slices.Contains(cc.Files, l.ACMECAFile()) {
+		t.Errorf("env %q, files %q", cc.Env, cc.Files)
+	}
+	if err := os.MkdirAll(l.Config(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range cc.Files {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec, err := containerSpec(l, a, "sha256:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Network != "acme" || !slices.Equal(spec.Aliases, []string{"registry.example.com"}) {
+		t.Errorf("network %q aliases %q", spec.Network, spec.Aliases)
+	}
+	if err := os.WriteFile(l.ACMECAFile(), []byte("y"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again, err := containerSpec(l, a, "sha256:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Labels[LabelSpec] == spec.Labels[LabelSpec] {
+		t.Error("a new ACME CA file does not change the container's spec hash")
+	}
+	a.Network = ""
+	plain, err := containerSpec(l, a, "sha256:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Network != "" || plain.Aliases != nil || plain.Labels[LabelSpec] == again.Labels[LabelSpec] {
+		t.Errorf("without --network: network %q aliases %q, same hash %v", plain.Network, plain.Aliases, plain.Labels[LabelSpec] == again.Labels[LabelSpec])
+	}
+}

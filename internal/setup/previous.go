@@ -107,6 +107,15 @@ func (p *previous) restore() error {
 	return p.discard()
 }
 
+// restoredElsewhere records that the swap journal's rollback, which reads
+// the copy from disk, has put the files back: restoring them again from
+// this record would find the copy gone.
+func (p *previous) restoredElsewhere() {
+	if p != nil {
+		p.done = true
+	}
+}
+
 // discard forgets the copy: the new files are the setup now.
 func (p *previous) discard() error {
 	if p == nil || p.done {

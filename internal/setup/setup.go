@@ -152,6 +152,9 @@ func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := checkNetwork(ctx, eng, a); err != nil {
+		return nil, err
+	}
 	img, err := ensureImage(ctx, eng, opts)
 	if err != nil {
 		return nil, err
@@ -198,6 +201,13 @@ func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 	vopts.User, vopts.Password, err = adminCredentials(opts.Dir, a, opts.AdminPassword, res.Generated)
 	if err != nil {
 		return fail(err)
+	}
+	if a.Mode == config.ModeLetsEncrypt {
+		dirURL := a.ACMEDirectory
+		if dirURL == "" {
+			dirURL = "Let's Encrypt"
+		}
+		fmt.Fprintf(opts.Out, "acme the registry orders its certificate for %s from %s at the first HTTPS request by that name; waiting up to %s for it\n", a.Host, dirURL, opts.HealthTimeout)
 	}
 	if err := step(opts.Out, "container "+a.Name, func() error {
 		id, action, rep, err := runContainer(ctx, eng, spec, existing, vopts, opts.Dir, prev)
@@ -445,9 +455,20 @@ func baseSpec(l Layout, a config.Answers) (dockerctl.Spec, []string, error) {
 		HostPort:      a.Port,
 		ContainerPort: templates.ContainerPort,
 		RestartAlways: true,
+		Network:       a.Network,
+		Aliases:       aliases(a),
 		Mounts:        cc.Mounts,
 		Labels:        map[string]string{LabelManaged: "true", LabelDir: l.Dir},
 	}, cc.Files, nil
+}
+
+// aliases are the container's names on --network: the registry's host name,
+// so that containers there reach it as clients elsewhere do.
+func aliases(a config.Answers) []string {
+	if a.Network == "" {
+		return nil
+	}
+	return []string{a.Host}
 }
 
 // DockerRunFor is the `docker run` command equivalent to the container an
@@ -470,6 +491,11 @@ func specHash(spec dockerctl.Spec, imageID string, files []string) (string, erro
 	fmt.Fprintf(h, "cmd=%q\nenv=%q\nrestart=%v\n", spec.Cmd, spec.Env, spec.RestartAlways)
 	for _, m := range spec.Mounts {
 		fmt.Fprintf(h, "mount=%s:%s:%v\n", m.Source, m.Target, m.ReadOnly)
+	}
+	// Only a spec on a network says so, so that the containers of setups
+	// without one keep their hash and are not replaced by an upgrade.
+	if spec.Network != "" {
+		fmt.Fprintf(h, "network=%s aliases=%q\n", spec.Network, spec.Aliases)
 	}
 	keys := make([]string, 0, len(spec.Labels))
 	for k := range spec.Labels {

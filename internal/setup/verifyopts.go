@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/certgen"
@@ -36,15 +37,21 @@ func HostPort(a config.Answers) string {
 // the name.
 //
 // A Let's Encrypt certificate is checked against the system's CAs, as
-// Palette checks it; plain HTTP has none to check.
+// Palette checks it, or against the private ACME CA's root (--ca-file,
+// copied to certs/ca.crt); plain HTTP has none to check.
 func VerifyOptions(dir string, a config.Answers) (verify.Options, error) {
 	v := verify.Options{
 		Endpoint:      Endpoint(a),
 		DialAddr:      net.JoinHostPort(dialHost(a.Bind), strconv.Itoa(a.Port)),
 		ContainerName: a.Name,
 	}
-	switch a.Mode {
-	case config.ModeLetsEncrypt, config.ModeHTTP:
+	switch {
+	case a.Mode == config.ModeLetsEncrypt:
+		v.HandshakeTimeout = ACMEHandshakeTimeout
+		if a.CAFile == "" {
+			return v, nil
+		}
+	case a.Mode == config.ModeHTTP:
 		return v, nil
 	}
 	caFile := filepath.Join(dir, "certs", "ca.crt")
@@ -55,6 +62,13 @@ func VerifyOptions(dir string, a config.Answers) (verify.Options, error) {
 	v.RootCAs, v.CAFile = pool, caFile
 	return v, nil
 }
+
+// ACMEHandshakeTimeout is how long a handshake may wait while the registry
+// orders its certificate: the ACME CA validates the name (TLS-ALPN-01, a
+// connection back to the registry) and issues, within seconds when it is
+// well; autocert itself gives up after 5 minutes, and a handshake that
+// times out is simply retried while the order goes on.
+const ACMEHandshakeTimeout = 30 * time.Second
 
 // dialHost is where this host reaches the registry: its --bind address,
 // when the port is published on one address only, else loopback.
@@ -111,6 +125,7 @@ func PaletteFor(dir string, a config.Answers, generated map[string]string) templ
 		ChainFile:     filepath.Join(dir, "certs", "chain.pem"),
 		CAFile:        filepath.Join(dir, "certs", "ca.crt"),
 		ClientCertDir: ClientCertDir(dir),
+		PrivateACMECA: a.Mode == config.ModeLetsEncrypt && a.CAFile != "",
 	}
 	_, p.AdminInCredentials = LoadCredentials(dir, a.AdminUser)
 	_, p.ReaderInCredentials = LoadCredentials(dir, a.ReaderUser)

@@ -54,6 +54,12 @@ func DockerRun(spec dockerctl.Spec) (string, error) {
 		}
 		lines = append(lines, []string{"--publish", p})
 	}
+	if spec.Network != "" {
+		lines = append(lines, []string{"--network", spec.Network})
+		for _, a := range spec.Aliases {
+			lines = append(lines, []string{"--network-alias", a})
+		}
+	}
 	maxSize, maxFiles := spec.LogMaxSize, spec.LogMaxFiles
 	if maxSize == "" {
 		maxSize = dockerctl.DefaultLogMaxSize

@@ -131,3 +131,15 @@ func contains(s []string, v string) bool {
 	}
 	return false
 }
+
+func TestDockerRunNetwork(t *testing.T) {
+	spec := sampleSpec()
+	spec.Network, spec.Aliases = "acme net", []string{"registry.example.com"}
+	got, err := DockerRun(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got, "--network 'acme net' \\\n  --network-alias registry.example.com") {
+		t.Errorf("the command does not join the network under the host's name:\n%s", got)
+	}
+}

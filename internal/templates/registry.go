@@ -2,11 +2,14 @@ package templates
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/mail"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode"
@@ -35,6 +38,14 @@ const (
 	// because Let's Encrypt rate-limits a host that asks again after every
 	// restart (five duplicate certificates a week).
 	LetsEncryptCache = ContainerDataDir + "/letsencrypt"
+	// ACMECacheRoot holds the caches of ACME directories other than Let's
+	// Encrypt's, one folder each (ACMECacheDir).
+	ACMECacheRoot = ContainerDataDir + "/acme"
+	// ACMECAFileName is the ACME directory's CA (--acme-ca-file) in the
+	// setup's config/ folder, and ContainerACMECAFile where the registry
+	// reads it.
+	ACMECAFileName      = "acme-ca.crt"
+	ContainerACMECAFile = ContainerConfigDir + "/" + ACMECAFileName
 	// ContainerCertFile and ContainerKeyFile are what the registry serves
 	// in the own-certificate modes.
 	ContainerCertFile = ContainerCertsDir + "/tls.crt"
@@ -289,6 +300,31 @@ func printable(s string) error {
 	}
 	return nil
 }
+
+// letsEncryptDirectory is the directory the registry uses when none is
+// configured (autocert's default, acme.LetsEncryptURL).
+const letsEncryptDirectory = "https://acme-v02.api.letsencrypt.org/directory"
+
+// ACMECacheDir is the registry's ACME cache for a directory URL (empty:
+// Let's Encrypt's). autocert serves a cached certificate without looking at
+// its issuer, so a cache shared between two CAs would keep serving the first
+// CA's certificate after a switch: each directory gets its own folder, named
+// by its host and a digest of the whole URL. Let's Encrypt keeps the folder
+// earlier setups used, so their account and certificate stay in use.
+func ACMECacheDir(directoryURL string) string {
+	if directoryURL == "" || directoryURL == letsEncryptDirectory {
+		return LetsEncryptCache
+	}
+	host := "directory"
+	if u, err := url.Parse(directoryURL); err == nil && u.Hostname() != "" {
+		host = safeName.ReplaceAllString(u.Hostname(), "_")
+	}
+	sum := sha256.Sum256([]byte(directoryURL))
+	return ACMECacheRoot + "/" + host + "-" + hex.EncodeToString(sum[:6])
+}
+
+// safeName matches what may not appear in a folder name made from a host.
+var safeName = regexp.MustCompile(`[^A-Za-z0-9.-]`)
 
 // ValidateACMEHost checks a name Let's Encrypt can issue for: one DNS name,
 // no IP address (Let's Encrypt does not issue for IPs) and no wildcard (the
@@ -577,7 +613,7 @@ func (r Registry) ConfigYAML() ([]byte, error) {
 		c.HTTP.TLS = &tlsSection{Certificate: ContainerCertFile, Key: ContainerKeyFile}
 	case TLSLetsEncrypt:
 		c.HTTP.TLS = &tlsSection{LetsEncrypt: &letsEncryptConfig{
-			CacheFile:    LetsEncryptCache,
+			CacheFile:    ACMECacheDir(r.LetsEncrypt.DirectoryURL),
 			Email:        r.LetsEncrypt.Email,
 			Hosts:        r.LetsEncrypt.Hosts,
 			DirectoryURL: r.LetsEncrypt.DirectoryURL,

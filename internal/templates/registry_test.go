@@ -158,8 +158,8 @@ func checkParsed(t *testing.T, cfg *configuration.Configuration, a config.Answer
 		if tls.Certificate != "" || tls.Key != "" {
 			t.Errorf("a certificate next to Let's Encrypt makes the registry refuse to start: %q", tls.Certificate)
 		}
-		if le.CacheFile != LetsEncryptCache || !strings.HasPrefix(le.CacheFile, ContainerDataDir+"/") {
-			t.Errorf("cachefile = %q, want %s on the persistent /data mount", le.CacheFile, LetsEncryptCache)
+		if le.CacheFile != ACMECacheDir(a.ACMEDirectory) || !strings.HasPrefix(le.CacheFile, ContainerDataDir+"/") {
+			t.Errorf("cachefile = %q, want %s on the persistent /data mount", le.CacheFile, ACMECacheDir(a.ACMEDirectory))
 		}
 		if le.Email != a.Email || le.DirectoryURL != a.ACMEDirectory {
 			t.Errorf("letsencrypt email, directoryurl = %q, %q", le.Email, le.DirectoryURL)
@@ -484,5 +484,26 @@ func TestPaletteRenderModes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestACMECacheDir: one cache folder per ACME directory, since autocert
+// serves a cached certificate whatever CA issued it; Let's Encrypt keeps
+// the folder setups have always used.
+func TestACMECacheDir(t *testing.T) {
+	le := ACMECacheDir("")
+	if le != LetsEncryptCache || ACMECacheDir("https://acme-v02.api.letsencrypt.org/directory") != le {
+		t.Errorf("Let's Encrypt's cache = %q, want %s for the default and its URL", le, LetsEncryptCache)
+	}
+	a, b := ACMECacheDir("https://pebble:14000/dir"), ACMECacheDir("https://pebble:14000/dir2")
+	if a == b || a == le || b == le {
+		t.Errorf("two directories share a cache: %q, %q (Let's Encrypt %q)", a, b, le)
+	}
+	if a != ACMECacheDir("https://pebble:14000/dir") {
+		t.Error("the cache of one directory changes between calls")
+	}
+	hostile := ACMECacheDir("https://acme.example.com:8443/a/../../b?x=1#y")
+	if !strings.HasPrefix(hostile, ACMECacheRoot+"/acme.example.com-") || strings.Contains(strings.TrimPrefix(hostile, ACMECacheRoot+"/"), "/") {
+		t.Errorf("cache %q is not one folder under %s", hostile, ACMECacheRoot)
 	}
 }

@@ -67,6 +67,9 @@ type Palette struct {
 	ReaderUser string
 	ChainFile  string
 	CAFile     string
+	// PrivateACMECA is a letsencrypt setup whose ACME CA is private
+	// (--ca-file): Palette needs its root, in ChainFile.
+	PrivateACMECA bool
 	// ClientCertDir holds only ca.crt: skopeo's and podman's --cert-dir.
 	ClientCertDir string
 	// DirArg is " --dir DIR" (shell-quoted) when the setup is not in the

@@ -63,4 +63,15 @@ func TestPaletteRender(t *testing.T) {
 	if strings.Contains(out, "Generated passwords") || strings.Contains(out, "s3cret") {
 		t.Errorf("no password may be shown when none was generated:\n%s", out)
 	}
+
+	p.TLS = TLSLetsEncrypt
+	out, _ = p.Render()
+	if !strings.Contains(out, "none needed: Let's Encrypt's certificate is publicly trusted") || strings.Contains(out, "chain.pem") {
+		t.Errorf("Let's Encrypt needs no upload:\n%s", out)
+	}
+	p.PrivateACMECA = true
+	out, _ = p.Render()
+	if !strings.Contains(out, "upload /srv/pax/certs/chain.pem\n                (the root your ACME CA issues from, PEM)") || strings.Contains(out, "publicly trusted") {
+		t.Errorf("a private ACME CA's root must be uploaded:\n%s", out)
+	}
 }

@@ -89,6 +89,10 @@ type Options struct {
 	// Timeout bounds how long Run waits for the registry to answer /health;
 	// 0 means 60 seconds.
 	Timeout time.Duration
+	// HandshakeTimeout bounds one TLS handshake; 0 means 5 seconds. A
+	// registry that obtains its certificate from an ACME CA holds the first
+	// handshake by name open while the CA validates it and issues.
+	HandshakeTimeout time.Duration
 	// ContainerName, when known, goes into the fixes (`docker logs NAME`).
 	ContainerName string
 	// Now is the clock for certificate validity; nil means time.Now.

@@ -14,6 +14,10 @@ import (
 )
 
 func newClient(u *url.URL, opts Options) *http.Client {
+	handshake := opts.HandshakeTimeout
+	if handshake <= 0 {
+		handshake = 5 * time.Second
+	}
 	tr := &http.Transport{
 		TLSClientConfig: &tls.Config{
 			RootCAs:            opts.RootCAs,
@@ -21,7 +25,7 @@ func newClient(u *url.URL, opts Options) *http.Client {
 			InsecureSkipVerify: opts.Insecure,
 			MinVersion:         tls.VersionTLS12,
 		},
-		TLSHandshakeTimeout:   5 * time.Second,
+		TLSHandshakeTimeout:   handshake,
 		ResponseHeaderTimeout: 10 * time.Second,
 		MaxIdleConnsPerHost:   2,
 		// A proxy between this host and the registry would answer for it:
@@ -35,7 +39,7 @@ func newClient(u *url.URL, opts Options) *http.Client {
 		}
 		return d.DialContext(ctx, network, addr)
 	}
-	return &http.Client{Transport: tr, Timeout: 15 * time.Second,
+	return &http.Client{Transport: tr, Timeout: max(15*time.Second, handshake+10*time.Second),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 

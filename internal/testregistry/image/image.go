@@ -4,7 +4,6 @@
 package image
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -22,7 +21,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/jsonstream"
@@ -269,36 +267,11 @@ func contextTar(bin string, config []byte) (*bytes.Buffer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read built registry binary: %w", err)
 	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	files := []struct {
-		name string
-		mode int64
-		body []byte
-	}{
+	return tarFiles([]tarFile{
 		{"Dockerfile", 0o644, []byte(dockerfile)},
 		{"registry", 0o755, binary},
 		{"config.yml", 0o644, config},
-	}
-	for _, f := range files {
-		hdr := &tar.Header{
-			Name:    f.name,
-			Mode:    f.mode,
-			Size:    int64(len(f.body)),
-			ModTime: time.Unix(0, 0),
-			Format:  tar.FormatPAX,
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return nil, fmt.Errorf("write build context %s: %w", f.name, err)
-		}
-		if _, err := tw.Write(f.body); err != nil {
-			return nil, fmt.Errorf("write build context %s: %w", f.name, err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return nil, fmt.Errorf("write build context: %w", err)
-	}
-	return &buf, nil
+	})
 }
 
 // imageBuild sends the context to the engine and reads its message stream

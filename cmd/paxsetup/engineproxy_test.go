@@ -107,6 +107,7 @@ func TestEngineFaultsDuringContainerSwap(t *testing.T) {
 	name := uniqueName(t)
 	port := freePort(t)
 	removeContainer(t, cli, name)
+	removeSetupContainers(t, cli, dir)
 	base := []string{"init", "--yes", "--host", e2eHost, "--san", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--dir", dir, "--image", img, "--pull", "never", "--name", name, "--no-color"}
 	if r := runBinary(t, nil, base...); r.code != 0 {

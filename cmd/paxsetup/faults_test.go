@@ -37,6 +37,22 @@ func faultRuns(t *testing.T) int {
 	return 12
 }
 
+// removeSetupContainers removes, when the test ends, every container of the
+// setup in dir, under whatever name a failed run left it.
+func removeSetupContainers(t *testing.T, cli *client.Client, dir string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		res, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", "io.paxsetup.dir="+dir)})
+		if err != nil {
+			return
+		}
+		for _, c := range res.Items {
+			_, _ = cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
+		}
+	})
+}
+
 // serves waits up to limit for the registry of the setup to answer /health
 // as the setup's own CA says it should.
 func serves(t *testing.T, dir string, port int, limit time.Duration) bool {
@@ -71,6 +87,7 @@ func TestSignalsDuringContainerSwap(t *testing.T) {
 	name := uniqueName(t)
 	port := freePort(t)
 	removeContainer(t, cli, name)
+	removeSetupContainers(t, cli, dir)
 	base := []string{"init", "--yes", "--host", e2eHost, "--san", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--dir", dir, "--image", img, "--pull", "never", "--name", name, "--no-color"}
 	if r := runBinary(t, nil, base...); r.code != 0 {
@@ -142,6 +159,7 @@ func TestKilledDuringContainerSwap(t *testing.T) {
 	name := uniqueName(t)
 	port := freePort(t)
 	removeContainer(t, cli, name)
+	removeSetupContainers(t, cli, dir)
 	base := []string{"init", "--yes", "--host", e2eHost, "--san", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--dir", dir, "--image", img, "--pull", "never", "--name", name, "--no-color"}
 	if r := runBinary(t, nil, base...); r.code != 0 {

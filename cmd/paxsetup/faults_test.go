@@ -53,6 +53,14 @@ func removeSetupContainers(t *testing.T, cli *client.Client, dir string) {
 	})
 }
 
+// killedBy reports whether the signal itself ended the process: one sent in
+// the first milliseconds, before the Go runtime has started paxsetup's
+// handler, takes the default action. Nothing was done by then.
+func killedBy(ps *os.ProcessState, sig syscall.Signal) bool {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == sig
+}
+
 // serves waits up to limit for the registry of the setup to answer /health
 // as the setup's own CA says it should.
 func serves(t *testing.T, dir string, port int, limit time.Duration) bool {
@@ -113,7 +121,7 @@ func TestSignalsDuringContainerSwap(t *testing.T) {
 		ok := serves(t, dir, port, 15*time.Second)
 		code := cmd.ProcessState.ExitCode()
 		t.Logf("run %d: %v after %v: exit %d, serving %v", i, sig, delay.Round(time.Millisecond), code, ok)
-		if code != 0 && code != exitInterrupt {
+		if code != 0 && code != exitInterrupt && !killedBy(cmd.ProcessState, sig) {
 			t.Errorf("run %d: exit %d after %v, want 0 (done before it) or %d (interrupted)", i, code, sig, exitInterrupt)
 		}
 		if !ok {
@@ -442,7 +450,7 @@ func TestSignalsDuringUpgrade(t *testing.T) {
 		code := cmd.ProcessState.ExitCode()
 		ok := serves(t, s.dir, s.port, 15*time.Second)
 		t.Logf("run %d: %v after %v: exit %d, serving %v", i, sig, delay.Round(time.Millisecond), code, ok)
-		if code != 0 && code != exitInterrupt {
+		if code != 0 && code != exitInterrupt && !killedBy(cmd.ProcessState, sig) {
 			t.Errorf("run %d: exit %d after %v, want 0 or %d", i, code, sig, exitInterrupt)
 		}
 		if !ok {

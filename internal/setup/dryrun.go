@@ -11,7 +11,6 @@ import (
 
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
-	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
 	"github.com/paxsetup/paxsetup/internal/templates"
 )
@@ -182,9 +181,9 @@ func hasCost(f *htpasswd.File, user string, cost int) bool {
 	return err == nil && c == cost
 }
 
-// stageSetup copies what a run reads and rewrites (users, credentials,
-// certificates, the registry config, the answers) into DIR/dry-run, afresh,
-// so that a dry run plans from the live setup without touching it.
+// stageSetup copies the live files (users, credentials, certificates, the
+// registry config, the answers) into DIR/dry-run, afresh, so that a dry run
+// plans from the live setup without touching it.
 func stageSetup(dir string) (string, error) {
 	stage := filepath.Join(dir, StagedDir)
 	if err := os.RemoveAll(stage); err != nil {
@@ -193,43 +192,11 @@ func stageSetup(dir string) (string, error) {
 	if err := os.MkdirAll(stage, 0o700); err != nil {
 		return "", err
 	}
-	for _, name := range []string{"auth", "certs", "config", CredentialsFile, config.FileName} {
-		if err := copyTree(filepath.Join(dir, name), filepath.Join(stage, name)); err != nil {
-			return "", fmt.Errorf("stage %s for the dry run: %w", name, err)
-		}
+	err := walkLive(dir, func(rel string, fi fs.FileInfo) error {
+		return copyFile(filepath.Join(dir, rel), filepath.Join(stage, rel), fi)
+	})
+	if err != nil {
+		return "", fmt.Errorf("stage the live files for the dry run: %w", err)
 	}
 	return stage, nil
-}
-
-// copyTree copies the regular files and folders under src to dst, with
-// their modes; a missing src copies nothing. Symlinks are not followed.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && p == src {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(target, info.Mode().Perm())
-		case info.Mode().IsRegular():
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			return fsutil.WriteFileAtomic(target, data, info.Mode().Perm())
-		}
-		return nil
-	})
 }

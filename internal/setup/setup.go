@@ -521,7 +521,7 @@ func specHash(spec dockerctl.Spec, imageID string, files []string) (string, erro
 // Following one would read another file's users or keys and copy its owner;
 // replacing it would silently cut the link. The operator decides instead.
 func CheckNoLinks(dir string) error {
-	for _, name := range []string{"auth", "certs", "config", CredentialsFile, config.FileName, "PALETTE.txt", JournalFile} {
+	for _, name := range append(liveNames, JournalFile) {
 		root := filepath.Join(dir, name)
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if errors.Is(err, fs.ErrNotExist) && p == root {

@@ -76,7 +76,7 @@ type Flow struct {
 }
 
 // ErrDeclined is the operator answering No to the plan: nothing was written.
-var ErrDeclined = errors.New("nothing was changed: the answer to the plan was No")
+var ErrDeclined = errors.New("nothing was changed: the answer to the plan was No; run paxsetup init again when you are ready")
 
 func (f *Flow) given(flag string) bool { return f.Changed != nil && f.Changed(flag) }
 

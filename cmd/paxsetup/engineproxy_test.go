@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -101,18 +100,8 @@ func (d *discard) WriteHeader(int)             {}
 // replace the registry. After each run a registry serves, or the next run
 // restores one, saying so; one container of the setup remains.
 func TestEngineFaultsDuringContainerSwap(t *testing.T) {
-	cli := dockerClient(t)
-	img := standInImage(t)
-	dir := filepath.Join(t.TempDir(), "setup")
-	name := uniqueName(t)
-	port := freePort(t)
-	removeContainer(t, cli, name)
-	removeSetupContainers(t, cli, dir)
-	base := []string{"init", "--yes", "--host", e2eHost, "--san", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--dir", dir, "--image", img, "--pull", "never", "--name", name, "--no-color"}
-	if r := runBinary(t, nil, base...); r.code != 0 {
-		t.Fatalf("init exited %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
+	s := newFaultSetup(t, filepath.Join(t.TempDir(), "setup"), nil)
+	cli, name, dir, port, base := s.cli, s.name, s.dir, s.port, s.base
 	proxy := startEngineProxy(t)
 	env := []string{"DOCKER_HOST=unix://" + proxy.socket, "DOCKER_CONTEXT="}
 	calls := []struct{ step, method, path string }{
@@ -156,17 +145,7 @@ func TestEngineFaultsDuringContainerSwap(t *testing.T) {
 					}
 					t.Errorf("a dropped %s left no registry serving until the next run:\n%s%s", c.step, r.stdout, r.stderr)
 				}
-				list, err := cli.ContainerList(context.Background(), client.ContainerListOptions{All: true})
-				if err != nil {
-					t.Fatal(err)
-				}
-				ours := 0
-				for _, ct := range list.Items {
-					if ct.Labels["io.paxsetup.dir"] == dir {
-						ours++
-					}
-				}
-				if ours != 1 {
+				if ours := s.containers(t); ours != 1 {
 					// A dropped remove of the old container leaves it set
 					// aside: the next run must clear it.
 					if next := runBinary(t, nil, base...); next.code != 0 {
@@ -177,17 +156,7 @@ func TestEngineFaultsDuringContainerSwap(t *testing.T) {
 			})
 		}
 	}
-	list, err := cli.ContainerList(context.Background(), client.ContainerListOptions{All: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ours := 0
-	for _, ct := range list.Items {
-		if ct.Labels["io.paxsetup.dir"] == dir {
-			ours++
-		}
-	}
-	if ours != 1 {
+	if ours := s.containers(t); ours != 1 {
 		t.Errorf("%d containers of the setup remain, want 1", ours)
 	}
 }

@@ -37,6 +37,42 @@ func faultRuns(t *testing.T) int {
 	return 12
 }
 
+// faultSetup is a setup that a fault test runs init against again and
+// again: base is `init --yes` with every answer of the setup.
+type faultSetup struct {
+	cli       *client.Client
+	dir, name string
+	port      int
+	base      []string
+}
+
+// newFaultSetup starts a registry with the stand-in image, its setup in dir,
+// with env for the first init (e.g. the passwords); every container of the
+// setup goes when the test ends.
+func newFaultSetup(t *testing.T, dir string, env []string) *faultSetup {
+	t.Helper()
+	s := &faultSetup{cli: dockerClient(t), dir: dir, name: uniqueName(t), port: freePort(t)}
+	removeContainer(t, s.cli, s.name)
+	removeSetupContainers(t, s.cli, dir)
+	s.base = []string{"init", "--yes", "--host", e2eHost, "--san", "127.0.0.1", "--port", strconv.Itoa(s.port),
+		"--dir", dir, "--image", standInImage(t), "--pull", "never", "--name", s.name, "--no-color"}
+	if r := runBinary(t, env, s.base...); r.code != 0 {
+		t.Fatalf("init exited %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	return s
+}
+
+// containers counts the containers of the setup, whatever their names.
+func (s *faultSetup) containers(t *testing.T) int {
+	t.Helper()
+	list, err := s.cli.ContainerList(context.Background(), client.ContainerListOptions{All: true,
+		Filters: make(client.Filters).Add("label", "io.paxsetup.dir="+s.dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list.Items)
+}
+
 // removeSetupContainers removes, when the test ends, every container of the
 // setup in dir, under whatever name a failed run left it.
 func removeSetupContainers(t *testing.T, cli *client.Client, dir string) {
@@ -89,18 +125,8 @@ func serves(t *testing.T, dir string, port int, limit time.Duration) bool {
 // registry must serve: the old one or the new one, with the setup's
 // certificate; and the next run must find the setup whole.
 func TestSignalsDuringContainerSwap(t *testing.T) {
-	cli := dockerClient(t)
-	img := standInImage(t)
-	dir := filepath.Join(t.TempDir(), "setup")
-	name := uniqueName(t)
-	port := freePort(t)
-	removeContainer(t, cli, name)
-	removeSetupContainers(t, cli, dir)
-	base := []string{"init", "--yes", "--host", e2eHost, "--san", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--dir", dir, "--image", img, "--pull", "never", "--name", name, "--no-color"}
-	if r := runBinary(t, nil, base...); r.code != 0 {
-		t.Fatalf("init exited %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
+	s := newFaultSetup(t, filepath.Join(t.TempDir(), "setup"), nil)
+	dir, port, base := s.dir, s.port, s.base
 	seed := time.Now().UnixNano()
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
 	t.Logf("seed %d", seed)
@@ -137,18 +163,7 @@ func TestSignalsDuringContainerSwap(t *testing.T) {
 		t.Errorf("%d of %d interrupted runs left no registry serving", dead, runs)
 	}
 	// Whatever happened, one container of this setup remains, under its name.
-	list, err := cli.ContainerList(context.Background(), client.ContainerListOptions{All: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ours := 0
-	for _, c := range list.Items {
-		if c.Labels["io.paxsetup.dir"] == dir {
-			ours++
-			t.Logf("container %v %s", c.Names, c.State)
-		}
-	}
-	if ours != 1 {
+	if ours := s.containers(t); ours != 1 {
 		t.Errorf("%d containers of the setup remain, want 1", ours)
 	}
 	if r := runBinary(t, nil, append([]string{"verify"}, "--dir", dir)...); r.code != 0 {
@@ -161,18 +176,8 @@ func TestSignalsDuringContainerSwap(t *testing.T) {
 // The next run must find the setup's journal, put a registry back and say
 // so, and the setup must end with one container that serves.
 func TestKilledDuringContainerSwap(t *testing.T) {
-	cli := dockerClient(t)
-	img := standInImage(t)
-	dir := filepath.Join(t.TempDir(), "setup")
-	name := uniqueName(t)
-	port := freePort(t)
-	removeContainer(t, cli, name)
-	removeSetupContainers(t, cli, dir)
-	base := []string{"init", "--yes", "--host", e2eHost, "--san", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--dir", dir, "--image", img, "--pull", "never", "--name", name, "--no-color"}
-	if r := runBinary(t, nil, base...); r.code != 0 {
-		t.Fatalf("init exited %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
+	s := newFaultSetup(t, filepath.Join(t.TempDir(), "setup"), nil)
+	dir, port, base := s.dir, s.port, s.base
 	seed := time.Now().UnixNano()
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
 	t.Logf("seed %d", seed)
@@ -208,17 +213,7 @@ func TestKilledDuringContainerSwap(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d kills fell inside a swap and were recovered by the next run", recovered, runs)
-	list, err := cli.ContainerList(context.Background(), client.ContainerListOptions{All: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ours := 0
-	for _, c := range list.Items {
-		if c.Labels["io.paxsetup.dir"] == dir {
-			ours++
-		}
-	}
-	if ours != 1 {
+	if ours := s.containers(t); ours != 1 {
 		t.Errorf("%d containers of the setup remain, want 1", ours)
 	}
 }
@@ -304,25 +299,13 @@ func wholeSetup(t *testing.T, dir string) {
 // agree with each other and the registry serves; the next run, with room
 // again, brings the running registry to them.
 func TestFullDiskLeavesTheSetupWhole(t *testing.T) {
-	cli := dockerClient(t)
-	img := standInImage(t)
 	mnt := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1100m", "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Fatalf("mount a tmpfs (the test needs root): %v: %s", err, out)
 	}
-	dir := filepath.Join(mnt, "setup")
-	name := uniqueName(t)
-	port := freePort(t)
-	removeContainer(t, cli, name)
-	t.Cleanup(func() {
-		_, _ = cli.ContainerRemove(context.Background(), name, client.ContainerRemoveOptions{Force: true})
-		_ = exec.Command("umount", mnt).Run()
-	})
-	base := []string{"init", "--yes", "--host", e2eHost, "--san", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--dir", dir, "--image", img, "--pull", "never", "--name", name, "--no-color"}
-	if r := runBinary(t, nil, base...); r.code != 0 {
-		t.Fatalf("init exited %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
+	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
+	s := newFaultSetup(t, filepath.Join(mnt, "setup"), nil)
+	cli, dir, name, port, base := s.cli, s.dir, s.name, s.port, s.base
 	replaced := 0
 	for _, free := range []int64{0, 4 << 10, 8 << 10, 12 << 10, 16 << 10, 24 << 10} {
 		code, out := runFillingDisk(t, mnt, free, append(base, "--force"))

@@ -45,18 +45,8 @@ func liveFiles(t *testing.T, dir string) map[string]string {
 // the passwords and the certificate. The live files stay byte-identical, the
 // old passwords still log in, and a user of the refused run does not.
 func TestRefusedAndDryRunsLeaveTheLiveSetup(t *testing.T) {
-	cli := dockerClient(t)
-	img := standInImage(t)
-	dir := filepath.Join(t.TempDir(), "setup")
-	name := uniqueName(t)
-	port := freePort(t)
-	removeContainer(t, cli, name)
-	base := []string{"init", "--yes", "--host", e2eHost, "--san", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--dir", dir, "--image", img, "--pull", "never", "--name", name, "--no-color"}
-	env := []string{"PAXSETUP_ADMIN_PASSWORD=" + adminPW, "PAXSETUP_READER_PASSWORD=" + readerPW}
-	if r := runBinary(t, env, base...); r.code != 0 {
-		t.Fatalf("init exited %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
+	s := newFaultSetup(t, filepath.Join(t.TempDir(), "setup"), []string{"PAXSETUP_ADMIN_PASSWORD=" + adminPW, "PAXSETUP_READER_PASSWORD=" + readerPW})
+	dir, port, base := s.dir, s.port, s.base
 	before := liveFiles(t, dir)
 	tests := []struct {
 		name     string

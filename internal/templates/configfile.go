@@ -27,6 +27,11 @@ type storageConfig struct {
 	Filesystem *filesystemConfig `yaml:"filesystem,omitempty"`
 	InMemory   *struct{}         `yaml:"inmemory,omitempty"`
 	S3         *s3Config         `yaml:"s3,omitempty"`
+	Redirect   *redirectConfig   `yaml:"redirect,omitempty"`
+}
+
+type redirectConfig struct {
+	Disable bool `yaml:"disable"`
 }
 
 type filesystemConfig struct {
@@ -50,6 +55,7 @@ type s3Config struct {
 
 type httpSection struct {
 	Addr    string              `yaml:"addr"`
+	Secret  string              `yaml:"secret,omitempty"`
 	Headers map[string][]string `yaml:"headers"`
 	TLS     *tlsSection         `yaml:"tls,omitempty"`
 }
@@ -91,7 +97,7 @@ func (r Registry) ConfigYAML() ([]byte, error) {
 	c := configFile{
 		Version: "0.1",
 		Log:     logSection{Level: r.logLevel(), Fields: map[string]string{"service": "registry"}},
-		HTTP:    httpSection{Addr: fmt.Sprintf(":%d", ContainerPort), Headers: SecurityHeaders},
+		HTTP:    httpSection{Addr: fmt.Sprintf(":%d", ContainerPort), Secret: r.HTTPSecret, Headers: SecurityHeaders},
 		Auth:    authSection{Htpasswd: htpasswdConfig{Realm: r.realm(), Path: HtpasswdPath}},
 	}
 	switch r.storageDriver() {
@@ -113,6 +119,7 @@ func (r Registry) ConfigYAML() ([]byte, error) {
 			Encrypt: s.Encrypt, Secure: !s.Insecure,
 			AccessKey: s.AccessKey, SecretKey: s.SecretKey,
 		}
+		c.Storage.Redirect = &redirectConfig{Disable: !s.Redirect}
 	}
 	switch r.TLS {
 	case TLSCertificate:

@@ -94,6 +94,11 @@ type Registry struct {
 	// Realm is the basic-auth realm; empty means the image's default.
 	Realm   string
 	Storage Storage
+	// HTTPSecret signs the state of uploads in progress (http.secret).
+	// Registries that share S3 storage behind a load balancer need the
+	// same one, or an upload begun on one fails on the next; empty lets
+	// each registry pick its own at start.
+	HTTPSecret string
 }
 
 // LetsEncrypt are the ACME settings.
@@ -130,7 +135,7 @@ type Storage struct {
 // instead, mode 0600, mounted read-only: exact values, and no secret in the
 // container's metadata.
 func (r Registry) UsesConfigFile() bool {
-	return r.TLS == TLSLetsEncrypt || r.storageDriver() == StorageS3 || (r.Realm != "" && r.Realm != Realm)
+	return r.TLS == TLSLetsEncrypt || r.storageDriver() == StorageS3 || r.HTTPSecret != "" || (r.Realm != "" && r.Realm != Realm)
 }
 
 func (r Registry) storageDriver() string {
@@ -186,6 +191,9 @@ func (r Registry) Validate() error {
 	}
 	if err := ValidateRealm(r.realm()); err != nil {
 		return &ValueError{Flag: "realm", Err: err}
+	}
+	if err := printable(r.HTTPSecret); err != nil {
+		return fmt.Errorf("the http secret %w", err)
 	}
 	switch r.storageDriver() {
 	case StorageFilesystem, StorageInMemory:
@@ -329,6 +337,7 @@ func FromAnswers(a config.Answers) Registry {
 			RegionEndpoint: a.S3.RegionEndpoint,
 			Encrypt:        a.S3.Encrypt,
 			Insecure:       a.S3.Secure != nil && !*a.S3.Secure,
+			Redirect:       a.S3.Redirect,
 		}
 	}
 	return r

@@ -22,6 +22,10 @@ type S3 struct {
 	// Insecure turns off TLS to the endpoint (the driver's secure: false).
 	// The zero value keeps TLS on.
 	Insecure bool
+	// Redirect lets the registry answer a blob download with a redirect to
+	// a presigned URL at the endpoint, which the client must then reach
+	// itself. Off, the registry streams every blob (storage.redirect.disable).
+	Redirect bool
 	// AccessKey and SecretKey are secrets: they only ever go into the 0600
 	// config file. Both empty means the driver's own credential chain (an
 	// instance role, say).

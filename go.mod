@@ -3,6 +3,7 @@ module github.com/paxsetup/paxsetup
 go 1.26.8
 
 require (
+	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/charmbracelet/x/vt v0.1.0
 	github.com/containerd/errdefs v1.0.0
 	github.com/distribution/distribution/v3 v3.1.2
@@ -18,7 +19,10 @@ require (
 	oras.land/oras-go/v2 v2.7.0
 )
 
-require github.com/docker/cli v29.7.2+incompatible // indirect
+require (
+	github.com/aws/smithy-go v1.28.9 // indirect
+	github.com/docker/cli v29.7.2+incompatible // indirect
+)
 
 require (
 	charm.land/bubbles/v2 v2.0.0

@@ -160,7 +160,7 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 		if _, err := setup.RecoverSwap(ctx, eng, opts.Dir, opts.IO.Out); err != nil {
 			return err
 		}
-		if err := initPreflight(ctx, opts, eng, a, interactive); err != nil {
+		if err := initPreflight(ctx, opts, eng, a, s3Keys, interactive); err != nil {
 			return err
 		}
 	}
@@ -356,8 +356,11 @@ func printPlan(opts *InitOptions, a config.Answers, res *setup.Result) error {
 // initPreflight checks the host before anything is written, and shows what
 // is not right. A failed check stops an unattended run; on a terminal a
 // taken port does not, since the wizard offers another.
-func initPreflight(ctx context.Context, opts *InitOptions, eng dockerctl.API, a config.Answers, interactive bool) error {
+func initPreflight(ctx context.Context, opts *InitOptions, eng dockerctl.API, a config.Answers, s3Keys setup.S3Keys, interactive bool) error {
 	popts := preflight.FromAnswers(opts.Dir, a)
+	if err := addS3Keys(&popts, opts.Dir, s3Keys); err != nil {
+		return err
+	}
 	rep := preflight.Run(ctx, preflightDeps(opts.Factory, func(context.Context) (dockerctl.API, error) { return eng, nil }), popts)
 	out := opts.IO.Out
 	// Wrapped for the terminal, so that no word is cut at its edge.
@@ -366,7 +369,9 @@ func initPreflight(ctx context.Context, opts *InitOptions, eng dockerctl.API, a 
 		width = 1 << 20
 	}
 	for _, c := range rep.Checks {
-		if c.Status == preflight.OK {
+		// Where the packs go and who downloads them is said even when
+		// all is well: it is a decision, not a host fact.
+		if c.Status == preflight.OK && c.Name != preflight.CheckS3Bucket && c.Name != preflight.CheckS3Downloads {
 			continue
 		}
 		fmt.Fprint(out, wizard.WrapIndented(string(c.Status), 5, c.Name+": "+c.Detail, width))
@@ -389,9 +394,28 @@ func initPreflight(ctx context.Context, opts *InitOptions, eng dockerctl.API, a 
 			return &answers.FlagError{Flag: "port", Err: fmt.Errorf("%w: %s", setup.ErrPortInUse, msg)}
 		case c.Name == preflight.CheckCertificate:
 			return &answers.FlagError{Flag: "cert-file", Err: errors.New(msg)}
+		case c.Flag != "":
+			return &answers.FlagError{Flag: c.Flag, Err: fmt.Errorf("preflight %s: %s", c.Name, msg)}
 		}
 		return fmt.Errorf("preflight %s: %s", c.Name, msg)
 	}
+	return nil
+}
+
+// addS3Keys gives the preflight bucket check the keys the run will use:
+// those given now, else those the setup in dir already has.
+func addS3Keys(p *preflight.Options, dir string, keys setup.S3Keys) error {
+	if p.S3 == nil {
+		return nil
+	}
+	if keys == (setup.S3Keys{}) {
+		saved, err := setup.SavedSecrets(dir)
+		if err != nil {
+			return err
+		}
+		keys = saved.S3Keys
+	}
+	p.S3.Target.AccessKey, p.S3.Target.SecretKey = keys.AccessKey, keys.SecretKey
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/hostinfo"
 	"github.com/paxsetup/paxsetup/internal/preflight"
+	"github.com/paxsetup/paxsetup/internal/setup"
 )
 
 // PreflightOptions are the inputs of `paxsetup preflight`.
@@ -244,7 +245,12 @@ func preflightOptionsFor(ctx context.Context, opts *PreflightOptions) (preflight
 	if err := answers.Validate(a); err != nil {
 		return preflight.Options{}, err
 	}
-	return preflight.FromAnswers(opts.Dir, a), nil
+	p := preflight.FromAnswers(opts.Dir, a)
+	keys, err := setup.ReadS3Keys(s3CredentialsFile(a), opts.Factory.Getenv)
+	if err != nil {
+		return preflight.Options{}, err
+	}
+	return p, addS3Keys(&p, opts.Dir, keys)
 }
 
 // checkRow is one line of a check report, from preflight or verify.

@@ -20,6 +20,8 @@ type Check struct {
 	Status Status `json:"status"`
 	Detail string `json:"detail"`
 	Fix    string `json:"fix,omitempty"`
+	// Flag is the flag that fixes a failed check, when one does.
+	Flag string `json:"flag,omitempty"`
 }
 
 // Checks are the checks of one run, in the order they were made.

@@ -16,6 +16,7 @@ import (
 	"github.com/shirou/gopsutil/v4/process"
 
 	"github.com/paxsetup/paxsetup/internal/hostinfo"
+	"github.com/paxsetup/paxsetup/internal/s3probe"
 	"github.com/paxsetup/paxsetup/internal/secretenv"
 )
 
@@ -49,6 +50,11 @@ func (d Deps) withDefaults() Deps {
 				return 0, err
 			}
 			return u.Free, nil
+		}
+	}
+	if d.ProbeS3 == nil {
+		d.ProbeS3 = func(ctx context.Context, t s3probe.Target) (s3probe.Result, error) {
+			return s3probe.Probe(ctx, nil, t)
 		}
 	}
 	if d.LookupHost == nil {

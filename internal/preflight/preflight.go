@@ -18,6 +18,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/check"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
+	"github.com/paxsetup/paxsetup/internal/s3probe"
 )
 
 // Status is the outcome of one check.
@@ -59,6 +60,8 @@ type Options struct {
 	Dir string
 	// Storage is filesystem, inmemory or s3; only filesystem needs disk.
 	Storage string
+	// S3 is the bucket, with S3 storage; nil skips the bucket checks.
+	S3 *S3
 	// SANs are the extra names the certificate must cover (custom mode).
 	SANs []string
 	// CertFile, KeyFile and CAFile are the operator's own certificate
@@ -71,7 +74,7 @@ type Options struct {
 func FromAnswers(dir string, a config.Answers) Options {
 	return Options{
 		Mode: a.Mode, Host: a.Host, SANs: a.SANs, Email: a.Email, ACMEDirectory: a.ACMEDirectory,
-		Port: a.Port, Bind: a.Bind, Dir: dir, Storage: a.Storage,
+		Port: a.Port, Bind: a.Bind, Dir: dir, Storage: a.Storage, S3: s3FromAnswers(a),
 		CertFile: a.CertFile, KeyFile: a.KeyFile, CAFile: a.CAFile,
 	}
 }
@@ -121,6 +124,8 @@ type Deps struct {
 	LookPath func(file string) (string, error)
 	// Command runs a command and returns its combined output.
 	Command func(ctx context.Context, name string, args ...string) (string, error)
+	// ProbeS3 tries a bucket the way the registry will use it.
+	ProbeS3 func(ctx context.Context, t s3probe.Target) (s3probe.Result, error)
 }
 
 // checkTimeout bounds each check that asks the engine, the resolver or a
@@ -129,8 +134,8 @@ const checkTimeout = 5 * time.Second
 
 // Run makes every check that applies to opts and returns them in a fixed
 // order: engine, ports, CPU, memory, disk, host name, the mode's checks,
-// clock, SELinux, firewall. Checks run concurrently; Run returns when all
-// are done, within a few seconds.
+// the S3 bucket, clock, SELinux, firewall. Checks run concurrently; Run
+// returns when all are done, within a few seconds.
 func Run(ctx context.Context, deps Deps, opts Options) Report {
 	d := deps.withDefaults()
 	if opts.Mode == "" {
@@ -147,6 +152,7 @@ func Run(ctx context.Context, deps Deps, opts Options) Report {
 		one(env.checkDisk),
 		one(env.checkHostName),
 		env.modeChecks,
+		env.storageChecks,
 		env.clockChecks,
 		one(env.checkSELinux),
 		env.firewallChecks,

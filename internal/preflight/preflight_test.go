@@ -18,6 +18,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
+	"github.com/paxsetup/paxsetup/internal/s3probe"
 )
 
 // fakeEngine answers with fixed values.
@@ -225,6 +226,55 @@ func TestChecks(t *testing.T) {
 				d.DiskFree = func(context.Context, string) (uint64, error) { return 0, nil }
 			},
 			wantDetail: "S3"},
+
+		{name: "s3 bucket tried", check: CheckS3Bucket, want: OK,
+			change: func(d *Deps, e *fakeEngine, o *Options) {
+				o.Storage, o.S3 = "s3", &S3{Target: s3probe.Target{Bucket: "packs", Prefix: "/registry", AccessKey: "AK", SecretKey: "SK"}}
+				d.ProbeS3 = func(_ context.Context, t s3probe.Target) (s3probe.Result, error) {
+					if t.Bucket != "packs" || t.AccessKey != "AK" {
+						return s3probe.Result{}, fmt.Errorf("probed %+v", t)
+					}
+					return s3probe.Result{}, nil
+				}
+			},
+			wantDetail: "s3://packs/registry: the keys list, write and delete"},
+		{name: "s3 keys refused", check: CheckS3Bucket, want: Fail,
+			change: func(d *Deps, e *fakeEngine, o *Options) {
+				o.Storage, o.S3 = "s3", &S3{Target: s3probe.Target{Bucket: "packs", AccessKey: "AK", SecretKey: "SK"}}
+				d.ProbeS3 = func(context.Context, s3probe.Target) (s3probe.Result, error) {
+					return s3probe.Result{}, &s3probe.Error{Step: s3probe.StepCredentials, Request: "list s3://packs/", Status: 403, Code: "InvalidAccessKeyId"}
+				}
+			},
+			wantDetail: "refused the keys", wantFix: "--s3-credentials-file"},
+		{name: "s3 bucket missing", check: CheckS3Bucket, want: Fail,
+			change: func(d *Deps, e *fakeEngine, o *Options) {
+				o.Storage, o.S3 = "s3", &S3{Target: s3probe.Target{Bucket: "packs", AccessKey: "AK", SecretKey: "SK"}}
+				d.ProbeS3 = func(context.Context, s3probe.Target) (s3probe.Result, error) {
+					return s3probe.Result{}, &s3probe.Error{Step: s3probe.StepBucket, Request: "list s3://packs/", Status: 404, Code: "NoSuchBucket"}
+				}
+			},
+			wantDetail: `no bucket "packs"`, wantFix: "create the bucket first"},
+		{name: "s3 without keys", check: CheckS3Bucket, want: Warn,
+			change: func(d *Deps, e *fakeEngine, o *Options) {
+				o.Storage, o.S3 = "s3", &S3{Target: s3probe.Target{Bucket: "packs"}}
+			},
+			wantDetail: "instance role"},
+		{name: "s3 endpoint only on the docker network", check: CheckS3Bucket, want: Warn,
+			change: func(d *Deps, e *fakeEngine, o *Options) {
+				o.Storage, o.S3 = "s3", &S3{Network: "lab", Target: s3probe.Target{Endpoint: "http://minio:9000", Bucket: "packs", AccessKey: "AK", SecretKey: "SK"}}
+				d.LookupHost = func(context.Context, string) ([]string, error) { return nil, errors.New("no such host") }
+			},
+			wantDetail: "minio does not resolve on this host; the registry looks it up on Docker network lab"},
+		{name: "s3 layers through the registry", check: CheckS3Downloads, want: OK,
+			change: func(d *Deps, e *fakeEngine, o *Options) {
+				o.Storage, o.S3 = "s3", &S3{Target: s3probe.Target{Bucket: "packs"}}
+			},
+			wantDetail: "storage.redirect.disable"},
+		{name: "s3 layers redirected", check: CheckS3Downloads, want: Warn,
+			change: func(d *Deps, e *fakeEngine, o *Options) {
+				o.Storage, o.S3 = "s3", &S3{Redirect: true, Target: s3probe.Target{Endpoint: "http://minio:9000", Bucket: "packs"}}
+			},
+			wantDetail: "redirected to http://minio:9000", wantFix: "drop --s3-redirect"},
 
 		{name: "host name does not resolve", check: CheckHostName, want: Warn,
 			change:     func(d *Deps, e *fakeEngine, o *Options) { o.Host = "nowhere.example.com" },

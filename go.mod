@@ -18,7 +18,11 @@ require (
 	oras.land/oras-go/v2 v2.7.0
 )
 
-require github.com/docker/cli v29.7.2+incompatible // indirect
+require (
+	github.com/aws/aws-sdk-go v1.55.5 // indirect
+	github.com/docker/cli v29.7.2+incompatible // indirect
+	github.com/jmespath/go-jmespath v0.4.0 // indirect
+)
 
 require (
 	charm.land/bubbles/v2 v2.0.0

@@ -229,6 +229,7 @@ func addModeFlags(fl *pflag.FlagSet, opts *InitOptions) {
 	fl.BoolVar(&s3.Encrypt, "s3-encrypt", false, "have S3 encrypt the packs at rest (--storage s3)")
 	fl.Var(boolPtr{&s3.Secure}, "s3-secure", "use TLS to reach S3 (default true; false only for a lab MinIO on http)")
 	fl.Lookup("s3-secure").NoOptDefVal = "true"
+	fl.BoolVar(&s3.Redirect, "s3-redirect", false, "let clients download pack layers straight from the S3 endpoint, which Palette and every client must then reach (default: the registry serves them itself) (--storage s3)")
 	fl.StringVar(&s3.CredentialsFile, "s3-credentials-file", "", "file with the S3 keys (aws_access_key_id and aws_secret_access_key); or env "+setup.EnvS3AccessKey+" and "+setup.EnvS3SecretKey+"; neither uses the host's AWS role")
 	fl.IntVar(&opts.Flags.BcryptCost, "bcrypt-cost", htpasswd.DefaultCost, fmt.Sprintf("bcrypt cost of the passwords set in this run, %d to %d: each step doubles what every login costs the registry", htpasswd.MinCost, htpasswd.MaxCost))
 	fl.StringVar(&opts.Flags.LogLevel, "log-level", "", "registry log level: error, warn, info or debug (default info)")

@@ -248,6 +248,9 @@ func overlayS3(dst *config.Answers, src *config.S3Config, use func(flag string, 
 	if use("s3-encrypt", !src.Encrypt) {
 		s3().Encrypt = src.Encrypt
 	}
+	if use("s3-redirect", !src.Redirect) {
+		s3().Redirect = src.Redirect
+	}
 	if use("s3-secure", src.Secure == nil) {
 		s3().Secure = src.Secure
 	}
@@ -316,7 +319,7 @@ func checkCertFile(p string) error {
 }
 
 // s3Flags set the S3 answers.
-var s3Flags = []string{"s3-region", "s3-bucket", "s3-rootdirectory", "s3-regionendpoint", "s3-encrypt", "s3-secure", "s3-credentials-file"}
+var s3Flags = []string{"s3-region", "s3-bucket", "s3-rootdirectory", "s3-regionendpoint", "s3-encrypt", "s3-redirect", "s3-secure", "s3-credentials-file"}
 
 // certFlags are the operator's own certificate, for custom mode.
 var certFlags = []struct {

@@ -99,7 +99,7 @@ func TestMergeModes(t *testing.T) {
 	saved := config.Defaults()
 	saved.Mode, saved.Host, saved.Email = config.ModeLetsEncrypt, "registry.example.com", "ops@example.com"
 	saved.SANs = []string{"packs.example.com", "10.0.0.9"}
-	saved.Storage, saved.S3 = "s3", &config.S3Config{Bucket: "packs", Region: "eu-west-1", Secure: &f}
+	saved.Storage, saved.S3 = "s3", &config.S3Config{Bucket: "packs", Region: "eu-west-1", Secure: &f, Redirect: true}
 	saved.BcryptCost = 12
 	tests := []struct {
 		name    string
@@ -108,7 +108,7 @@ func TestMergeModes(t *testing.T) {
 		check   func(t *testing.T, a config.Answers)
 	}{
 		{"replay keeps every saved answer", config.Answers{}, nil, func(t *testing.T, a config.Answers) {
-			if a.Email != "ops@example.com" || a.S3 == nil || a.S3.Bucket != "packs" || a.S3.Secure == nil || *a.S3.Secure || a.BcryptCost != 12 {
+			if a.Email != "ops@example.com" || a.S3 == nil || a.S3.Bucket != "packs" || a.S3.Secure == nil || *a.S3.Secure || !a.S3.Redirect || a.BcryptCost != 12 {
 				t.Errorf("answers = %+v, S3 %+v", a, a.S3)
 			}
 			if !slices.Equal(a.SANs, []string{"packs.example.com"}) {
@@ -123,6 +123,11 @@ func TestMergeModes(t *testing.T) {
 		{"switching storage drops the saved S3 answers", config.Answers{Storage: "filesystem"}, []string{"storage"}, func(t *testing.T, a config.Answers) {
 			if a.S3 != nil {
 				t.Errorf("S3 %+v kept with filesystem storage", a.S3)
+			}
+		}},
+		{"--s3-redirect=false turns a saved redirect off", config.Answers{S3: &config.S3Config{}}, []string{"s3-redirect"}, func(t *testing.T, a config.Answers) {
+			if a.S3.Redirect || a.S3.Bucket != "packs" {
+				t.Errorf("S3 = %+v", a.S3)
 			}
 		}},
 		{"an S3 flag overrides one field", config.Answers{S3: &config.S3Config{Bucket: "other"}}, []string{"s3-bucket"}, func(t *testing.T, a config.Answers) {

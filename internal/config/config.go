@@ -101,6 +101,9 @@ type S3Config struct {
 	RegionEndpoint string `yaml:"regionendpoint,omitempty"`
 	Encrypt        bool   `yaml:"encrypt,omitempty"`
 	Secure         *bool  `yaml:"secure,omitempty"`
+	// Redirect says clients reach the endpoint themselves, so the
+	// registry may send them there for blob downloads.
+	Redirect bool `yaml:"redirect,omitempty"`
 	// CredentialsFile holds the access key and secret (never saved inline).
 	CredentialsFile string `yaml:"credentials_file,omitempty"`
 }

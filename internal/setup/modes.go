@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
@@ -92,46 +90,29 @@ func ReadS3Keys(file string, getenv func(string) string) (S3Keys, error) {
 	return k, nil
 }
 
-// registryFor is the registry the answers describe, with the S3 keys of this
-// run, or, when none are given, those the previous run wrote: `init --yes`
-// replays a setup without the keys being given again.
+// registryFor is the registry the answers describe, with the secrets of
+// this run: the S3 keys given now or, when none are, those the previous run
+// wrote (`init --yes` replays a setup without the keys being given again),
+// and with S3 storage the http secret the registries sharing the bucket
+// must agree on (see httpSecretFor).
 func registryFor(l Layout, opts Options) (templates.Registry, error) {
 	r := templates.FromAnswers(opts.Answers)
 	if r.Storage.Driver != templates.StorageS3 {
 		return r, nil
 	}
+	saved, err := SavedSecrets(l.Dir)
+	if err != nil {
+		return r, err
+	}
 	keys := opts.S3Keys
 	if keys == (S3Keys{}) {
-		var err error
-		if keys, err = savedS3Keys(l.ConfigFile()); err != nil {
-			return r, err
-		}
+		keys = saved.S3Keys
 	}
 	r.Storage.S3.AccessKey, r.Storage.S3.SecretKey = keys.AccessKey, keys.SecretKey
+	if r.HTTPSecret, err = httpSecretFor(opts, saved); err != nil {
+		return r, err
+	}
 	return r, nil
-}
-
-// savedS3Keys reads the keys back from the config file paxsetup wrote.
-func savedS3Keys(path string) (S3Keys, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return S3Keys{}, nil
-	}
-	if err != nil {
-		return S3Keys{}, err
-	}
-	var c struct {
-		Storage struct {
-			S3 struct {
-				AccessKey string `yaml:"accesskey"`
-				SecretKey string `yaml:"secretkey"`
-			} `yaml:"s3"`
-		} `yaml:"storage"`
-	}
-	if err := yaml.Unmarshal(data, &c); err != nil {
-		return S3Keys{}, fmt.Errorf("read the S3 keys from %s: %w (remove the file and give the keys again)", path, err)
-	}
-	return S3Keys{AccessKey: c.Storage.S3.AccessKey, SecretKey: c.Storage.S3.SecretKey}, nil
 }
 
 // writeRegistryConfig writes config/myconfig.yml when the setup uses one,

@@ -283,8 +283,9 @@ func TestReadS3Keys(t *testing.T) {
 }
 
 // TestRegistryConfigFile writes the S3 config with keys (0600), replays it
-// without the keys (they are kept), and switches storage (the file, which
-// held them, goes).
+// without the keys (they are kept, and so is the http secret made on the
+// first run), is given another http secret (a joining node's), and switches
+// storage (the file, which held them, goes).
 func TestRegistryConfigFile(t *testing.T) {
 	l := Layout{Dir: t.TempDir()}
 	a := config.Defaults()
@@ -296,11 +297,31 @@ func TestRegistryConfigFile(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("config file: %v, mode %v; want 0600", err, fi.Mode())
 	}
+	first, err := SavedSecrets(l.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.HTTPSecret) < 40 {
+		t.Fatalf("http secret = %q, want 32 random bytes in base64", first.HTTPSecret)
+	}
 	if err := writeRegistryConfig(l, Options{Answers: a}); err != nil {
 		t.Fatal(err)
 	}
-	if k, _ := savedS3Keys(l.ConfigFile()); k != (S3Keys{"AKIA", "secret-key"}) {
-		t.Errorf("a replay without keys lost them: %+v", k)
+	if s, _ := SavedSecrets(l.Dir); s != first {
+		t.Errorf("a replay without keys changed the secrets: %+v, want %+v", s, first)
+	}
+	if err := writeRegistryConfig(l, Options{Answers: a, HTTPSecret: "the-other-nodes-secret"}); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := SavedSecrets(l.Dir); s.HTTPSecret != "the-other-nodes-secret" || s.S3Keys != first.S3Keys {
+		t.Errorf("given secret not written: %+v", s)
+	}
+	other := Layout{Dir: t.TempDir()}
+	if err := writeRegistryConfig(other, Options{Answers: a}); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := SavedSecrets(other.Dir); s.HTTPSecret == "" || s.HTTPSecret == first.HTTPSecret {
+		t.Errorf("a new setup's http secret = %q, want a fresh one (first was %q)", s.HTTPSecret, first.HTTPSecret)
 	}
 	a.Storage, a.S3 = "filesystem", nil
 	if err := writeRegistryConfig(l, Options{Answers: a}); err != nil {

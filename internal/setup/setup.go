@@ -86,6 +86,9 @@ type Options struct {
 	// S3Keys are the S3 access keys of this run (--storage s3); empty
 	// reuses the ones in the setup's config file, if any.
 	S3Keys S3Keys
+	// HTTPSecret is the http secret to use with S3 storage (a node set up
+	// from another's bundle); empty keeps the setup's own, or makes one.
+	HTTPSecret string
 	// Upgrade moves the registry to what the image reference names now,
 	// even when paxsetup.yaml records another image ID, and loads
 	// --image-archive even when the image is present.

@@ -1,23 +1,13 @@
 package templates
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
-	"net/mail"
-	"net/url"
-	"regexp"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 )
 
@@ -83,11 +73,6 @@ var LogLevels = []string{"error", "warn", "info", "debug"}
 // DefaultLogLevel is the registry's own default.
 const DefaultLogLevel = "info"
 
-// DefaultS3Region is the region written when only an endpoint is given: the
-// S3 client signs every request with a region, and us-east-1 is both the
-// AWS SDK's default and MinIO's.
-const DefaultS3Region = "us-east-1"
-
 // SecurityHeaders are the response headers of the image's built-in config,
 // repeated in every config file paxsetup writes because a config passed to
 // `serve` replaces the built-in one instead of adding to it.
@@ -109,6 +94,11 @@ type Registry struct {
 	// Realm is the basic-auth realm; empty means the image's default.
 	Realm   string
 	Storage Storage
+	// HTTPSecret signs the state of uploads in progress (http.secret).
+	// Registries that share S3 storage behind a load balancer need the
+	// same one, or an upload begun on one fails on the next; empty lets
+	// each registry pick its own at start.
+	HTTPSecret string
 }
 
 // LetsEncrypt are the ACME settings.
@@ -130,22 +120,6 @@ type Storage struct {
 	S3     S3
 }
 
-// S3 is S3 or MinIO storage.
-type S3 struct {
-	Region, Bucket, RootDirectory string
-	// RegionEndpoint is the URL of an S3-compatible service such as MinIO;
-	// empty means AWS.
-	RegionEndpoint string
-	Encrypt        bool
-	// Insecure turns off TLS to the endpoint (the driver's secure: false).
-	// The zero value keeps TLS on.
-	Insecure bool
-	// AccessKey and SecretKey are secrets: they only ever go into the 0600
-	// config file. Both empty means the driver's own credential chain (an
-	// instance role, say).
-	AccessKey, SecretKey string
-}
-
 // UsesConfigFile reports whether the registry must be given a config file
 // rather than the REGISTRY_* environment over the image's built-in config.
 //
@@ -161,7 +135,7 @@ type S3 struct {
 // instead, mode 0600, mounted read-only: exact values, and no secret in the
 // container's metadata.
 func (r Registry) UsesConfigFile() bool {
-	return r.TLS == TLSLetsEncrypt || r.storageDriver() == StorageS3 || (r.Realm != "" && r.Realm != Realm)
+	return r.TLS == TLSLetsEncrypt || r.storageDriver() == StorageS3 || r.HTTPSecret != "" || (r.Realm != "" && r.Realm != Realm)
 }
 
 func (r Registry) storageDriver() string {
@@ -218,6 +192,9 @@ func (r Registry) Validate() error {
 	if err := ValidateRealm(r.realm()); err != nil {
 		return &ValueError{Flag: "realm", Err: err}
 	}
+	if err := printable(r.HTTPSecret); err != nil {
+		return fmt.Errorf("the http secret %w", err)
+	}
 	switch r.storageDriver() {
 	case StorageFilesystem, StorageInMemory:
 	case StorageS3:
@@ -252,384 +229,6 @@ func (le LetsEncrypt) validate() error {
 		}
 	}
 	return nil
-}
-
-func (s S3) validate() error {
-	if err := ValidateBucket(s.Bucket); err != nil {
-		return &ValueError{Flag: "s3-bucket", Err: err}
-	}
-	if s.Region == "" && s.RegionEndpoint == "" {
-		return valueErr("s3-region", "no region: give the bucket's AWS region, e.g. --s3-region eu-west-1 (or --s3-regionendpoint for MinIO)")
-	}
-	if s.Region != "" {
-		if err := ValidateRegion(s.Region); err != nil {
-			return &ValueError{Flag: "s3-region", Err: err}
-		}
-	}
-	if s.RegionEndpoint != "" {
-		if err := ValidateServiceURL(s.RegionEndpoint, true); err != nil {
-			return &ValueError{Flag: "s3-regionendpoint", Err: err}
-		}
-	}
-	if s.RootDirectory != "" {
-		if err := ValidateRootDirectory(s.RootDirectory); err != nil {
-			return &ValueError{Flag: "s3-rootdirectory", Err: err}
-		}
-	}
-	if (s.AccessKey == "") != (s.SecretKey == "") {
-		return valueErr("s3-credentials-file", "only one of the access key and the secret key is given: give both, or neither to use the host's own AWS credentials (an instance role)")
-	}
-	for name, v := range map[string]string{"access key": s.AccessKey, "secret key": s.SecretKey} {
-		if err := printable(v); err != nil {
-			return valueErr("s3-credentials-file", "the S3 %s %w", name, err)
-		}
-	}
-	return nil
-}
-
-// printable refuses what cannot be typed into a form or a file: invalid
-// UTF-8, control characters (newlines included) and other non-printable runes.
-func printable(s string) error {
-	if !utf8.ValidString(s) {
-		return errors.New("is not valid UTF-8")
-	}
-	for _, r := range s {
-		if !unicode.IsPrint(r) && r != ' ' {
-			return fmt.Errorf("contains the non-printable character %U", r)
-		}
-	}
-	return nil
-}
-
-// letsEncryptDirectory is the directory the registry uses when none is
-// configured (autocert's default, acme.LetsEncryptURL).
-const letsEncryptDirectory = "https://acme-v02.api.letsencrypt.org/directory"
-
-// ACMECacheDir is the registry's ACME cache for a directory URL (empty:
-// Let's Encrypt's). autocert serves a cached certificate without looking at
-// its issuer, so a cache shared between two CAs would keep serving the first
-// CA's certificate after a switch: each directory gets its own folder, named
-// by its host and a digest of the whole URL. Let's Encrypt keeps the folder
-// earlier setups used, so their account and certificate stay in use.
-func ACMECacheDir(directoryURL string) string {
-	if directoryURL == "" || directoryURL == letsEncryptDirectory {
-		return LetsEncryptCache
-	}
-	host := "directory"
-	if u, err := url.Parse(directoryURL); err == nil && u.Hostname() != "" {
-		host = safeName.ReplaceAllString(u.Hostname(), "_")
-	}
-	sum := sha256.Sum256([]byte(directoryURL))
-	return ACMECacheRoot + "/" + host + "-" + hex.EncodeToString(sum[:6])
-}
-
-// safeName matches what may not appear in a folder name made from a host.
-var safeName = regexp.MustCompile(`[^A-Za-z0-9.-]`)
-
-// ValidateACMEHost checks a name Let's Encrypt can issue for: one DNS name,
-// no IP address (Let's Encrypt does not issue for IPs) and no wildcard (the
-// registry answers only the TLS-ALPN-01 challenge, and wildcards need DNS-01).
-func ValidateACMEHost(host string) error {
-	if net.ParseIP(host) != nil {
-		return fmt.Errorf("%q is an IP address: Let's Encrypt issues certificates only for DNS names; give the name that resolves to this host, or use --mode selfsigned or custom", host)
-	}
-	if strings.Contains(host, "*") {
-		return fmt.Errorf("%q is a wildcard: the registry obtains certificates through the TLS-ALPN-01 challenge, which cannot prove a wildcard; list each name", host)
-	}
-	if err := certgen.ValidateHost(host); err != nil {
-		return err
-	}
-	if !strings.Contains(host, ".") {
-		return fmt.Errorf("%q is not a fully qualified name: Let's Encrypt needs a public DNS name such as registry.example.com", host)
-	}
-	return nil
-}
-
-// ValidateEmail checks an ACME contact: a bare address (no display name, no
-// angle brackets) whose domain is a DNS name, as Let's Encrypt requires.
-func ValidateEmail(email string) error {
-	if email == "" {
-		return errors.New("no email: Let's Encrypt needs a contact address for expiry and policy notices, e.g. --email ops@example.com")
-	}
-	bad := func(why string) error {
-		return fmt.Errorf("%q is not a valid email address: %s; give a plain address such as ops@example.com", email, why)
-	}
-	if err := printable(email); err != nil {
-		return bad("it " + err.Error())
-	}
-	if len(email) > 254 {
-		return bad("it is longer than 254 characters")
-	}
-	addr, err := mail.ParseAddress(email)
-	if err != nil {
-		return bad(strings.TrimPrefix(err.Error(), "mail: "))
-	}
-	if addr.Address != email || addr.Name != "" {
-		return bad("give the address alone, without a name, quotes or angle brackets")
-	}
-	local, domain, _ := strings.Cut(email, "@")
-	if local == "" || strings.ContainsAny(local, "\" ") {
-		return bad("the part before @ must be a plain mailbox name")
-	}
-	if net.ParseIP(strings.Trim(domain, "[]")) != nil {
-		return bad("the domain is an IP address")
-	}
-	if err := certgen.ValidateHost(domain); err != nil || !strings.Contains(domain, ".") {
-		return bad(fmt.Sprintf("the domain %q is not a DNS name", domain))
-	}
-	return nil
-}
-
-// ValidateRealm checks a basic-auth realm. The registry puts it in the
-// WWW-Authenticate header as a quoted string, so quotes and backslashes
-// (which clients unescape differently) and control characters are refused.
-func ValidateRealm(realm string) error {
-	if realm == "" {
-		return errors.New("the realm is empty")
-	}
-	if err := printable(realm); err != nil {
-		return fmt.Errorf("realm %q %w", realm, err)
-	}
-	if strings.ContainsAny(realm, `"\`) {
-		return fmt.Errorf("realm %q contains a quote or backslash, which browsers show differently; remove it", realm)
-	}
-	return nil
-}
-
-// ValidateBucket checks an S3 bucket name against the AWS naming rules,
-// which MinIO applies too: 3 to 63 lowercase letters, digits, dots and
-// hyphens, starting and ending with a letter or digit, not shaped like an IP.
-func ValidateBucket(bucket string) error {
-	if bucket == "" {
-		return errors.New("no bucket: give the S3 bucket that holds the packs, e.g. --s3-bucket packs")
-	}
-	bad := func(why string) error {
-		return fmt.Errorf("%q is not a valid S3 bucket name: %s", bucket, why)
-	}
-	if len(bucket) < 3 || len(bucket) > 63 {
-		return bad(fmt.Sprintf("it is %d characters long (3 to 63)", len(bucket)))
-	}
-	for _, r := range bucket {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-') {
-			return bad(fmt.Sprintf("%q is not allowed (use lowercase letters, digits, '.' and '-')", r))
-		}
-	}
-	if !isAlnum(bucket[0]) || !isAlnum(bucket[len(bucket)-1]) {
-		return bad("it must start and end with a letter or digit")
-	}
-	if strings.Contains(bucket, "..") {
-		return bad("it has two dots in a row")
-	}
-	if net.ParseIP(bucket) != nil {
-		return bad("it is shaped like an IP address")
-	}
-	return nil
-}
-
-func isAlnum(b byte) bool { return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' }
-
-// ValidateRegion checks an AWS region name such as eu-west-1. The registry's
-// driver checks AWS regions against its own list, which differs between
-// releases, so only the shape is checked here.
-func ValidateRegion(region string) error {
-	if len(region) > 64 {
-		return fmt.Errorf("region %.20q... is %d characters long; AWS regions look like eu-west-1", region, len(region))
-	}
-	for _, r := range region {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-			return fmt.Errorf("region %q contains %q; AWS regions are lowercase letters, digits and hyphens, like eu-west-1", region, r)
-		}
-	}
-	if region == "" || region[0] == '-' || region[len(region)-1] == '-' {
-		return fmt.Errorf("region %q is not a region name like eu-west-1", region)
-	}
-	return nil
-}
-
-// ValidateRootDirectory checks the S3 key prefix for the packs: an absolute
-// path such as /registry, without control characters or "." and ".."
-// segments, which S3 would keep as literal key parts.
-func ValidateRootDirectory(dir string) error {
-	if !strings.HasPrefix(dir, "/") {
-		return fmt.Errorf("%q must start with /, e.g. /registry", dir)
-	}
-	if err := printable(dir); err != nil {
-		return fmt.Errorf("%q %w", dir, err)
-	}
-	if len(dir) > 512 {
-		return fmt.Errorf("%.20q... is %d bytes long; keep the prefix under 512", dir, len(dir))
-	}
-	for seg := range strings.SplitSeq(strings.Trim(dir, "/"), "/") {
-		if seg == "." || seg == ".." {
-			return fmt.Errorf("%q has a %q segment; write the path without it", dir, seg)
-		}
-	}
-	if strings.Contains(dir, "//") {
-		return fmt.Errorf("%q has an empty segment (//)", dir)
-	}
-	return nil
-}
-
-// ValidateServiceURL checks the URL of a service the registry calls (an S3
-// endpoint, an ACME directory): http or https with a host, and no user or
-// password in it, since secrets go in files, never in a URL that is printed.
-// Plain http is allowed only where allowHTTP says so (a MinIO in the lab).
-func ValidateServiceURL(raw string, allowHTTP bool) error {
-	if err := printable(raw); err != nil || strings.Contains(raw, " ") {
-		return fmt.Errorf("%q is not a URL: it contains spaces or control characters", raw)
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("%q is not a URL: %v", raw, err)
-	}
-	schemes := "https"
-	if allowHTTP {
-		schemes = "http or https"
-	}
-	if u.Scheme != "https" && !(allowHTTP && u.Scheme == "http") {
-		return fmt.Errorf("%q must be an %s URL, e.g. https://minio.example.com:9000", raw, schemes)
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("%q has no host", raw)
-	}
-	if u.User != nil {
-		return fmt.Errorf("%q holds a user name or password: remove it (S3 keys go in --s3-credentials-file)", raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(raw, "#") || strings.HasSuffix(raw, "?") {
-		return fmt.Errorf("%q has a query or fragment: give the bare URL", raw)
-	}
-	return nil
-}
-
-// The config file's shape: the registry's own keys, in the order of the
-// image's built-in config, so the two read alike.
-type configFile struct {
-	Version string        `yaml:"version"`
-	Log     logSection    `yaml:"log"`
-	Storage storageConfig `yaml:"storage"`
-	HTTP    httpSection   `yaml:"http"`
-	Auth    authSection   `yaml:"auth"`
-}
-
-type logSection struct {
-	Level  string            `yaml:"level"`
-	Fields map[string]string `yaml:"fields"`
-}
-
-type storageConfig struct {
-	Cache      map[string]string `yaml:"cache,omitempty"`
-	Filesystem *filesystemConfig `yaml:"filesystem,omitempty"`
-	InMemory   *struct{}         `yaml:"inmemory,omitempty"`
-	S3         *s3Config         `yaml:"s3,omitempty"`
-}
-
-type filesystemConfig struct {
-	RootDirectory string `yaml:"rootdirectory"`
-}
-
-type s3Config struct {
-	Region         string `yaml:"region"`
-	Bucket         string `yaml:"bucket"`
-	RootDirectory  string `yaml:"rootdirectory,omitempty"`
-	RegionEndpoint string `yaml:"regionendpoint,omitempty"`
-	// ForcePathStyle is set with an endpoint: MinIO serves buckets as
-	// paths unless it is given a domain, and distribution 2.x forced path
-	// style whenever an endpoint was set, so older images behave the same.
-	ForcePathStyle bool   `yaml:"forcepathstyle,omitempty"`
-	Encrypt        bool   `yaml:"encrypt"`
-	Secure         bool   `yaml:"secure"`
-	AccessKey      string `yaml:"accesskey,omitempty"`
-	SecretKey      string `yaml:"secretkey,omitempty"`
-}
-
-type httpSection struct {
-	Addr    string              `yaml:"addr"`
-	Headers map[string][]string `yaml:"headers"`
-	TLS     *tlsSection         `yaml:"tls,omitempty"`
-}
-
-type tlsSection struct {
-	Certificate string             `yaml:"certificate,omitempty"`
-	Key         string             `yaml:"key,omitempty"`
-	LetsEncrypt *letsEncryptConfig `yaml:"letsencrypt,omitempty"`
-}
-
-type letsEncryptConfig struct {
-	CacheFile    string   `yaml:"cachefile"`
-	Email        string   `yaml:"email"`
-	Hosts        []string `yaml:"hosts"`
-	DirectoryURL string   `yaml:"directoryurl,omitempty"`
-}
-
-type authSection struct {
-	Htpasswd htpasswdConfig `yaml:"htpasswd"`
-}
-
-type htpasswdConfig struct {
-	Realm string `yaml:"realm"`
-	Path  string `yaml:"path"`
-}
-
-// configHeader opens every config file: it says where the file comes from
-// and that editing it is pointless.
-const configHeader = "# Registry config written by paxsetup init; it is rewritten on every run.\n" +
-	"# Change the setup with paxsetup init flags instead. Mode 0600: it may hold S3 keys.\n"
-
-// ConfigYAML returns the registry config file for r. Values are marshalled,
-// never pasted into text, so whatever passed Validate is read back by the
-// registry exactly as given.
-func (r Registry) ConfigYAML() ([]byte, error) {
-	if err := r.Validate(); err != nil {
-		return nil, err
-	}
-	c := configFile{
-		Version: "0.1",
-		Log:     logSection{Level: r.logLevel(), Fields: map[string]string{"service": "registry"}},
-		HTTP:    httpSection{Addr: fmt.Sprintf(":%d", ContainerPort), Headers: SecurityHeaders},
-		Auth:    authSection{Htpasswd: htpasswdConfig{Realm: r.realm(), Path: HtpasswdPath}},
-	}
-	switch r.storageDriver() {
-	case StorageFilesystem:
-		c.Storage.Cache = map[string]string{"blobdescriptor": "inmemory"}
-		c.Storage.Filesystem = &filesystemConfig{RootDirectory: StorageRoot}
-	case StorageInMemory:
-		c.Storage.InMemory = &struct{}{}
-	case StorageS3:
-		s := r.Storage.S3
-		region := s.Region
-		if region == "" {
-			region = DefaultS3Region
-		}
-		c.Storage.Cache = map[string]string{"blobdescriptor": "inmemory"}
-		c.Storage.S3 = &s3Config{
-			Region: region, Bucket: s.Bucket, RootDirectory: s.RootDirectory,
-			RegionEndpoint: s.RegionEndpoint, ForcePathStyle: s.RegionEndpoint != "",
-			Encrypt: s.Encrypt, Secure: !s.Insecure,
-			AccessKey: s.AccessKey, SecretKey: s.SecretKey,
-		}
-	}
-	switch r.TLS {
-	case TLSCertificate:
-		c.HTTP.TLS = &tlsSection{Certificate: ContainerCertFile, Key: ContainerKeyFile}
-	case TLSLetsEncrypt:
-		c.HTTP.TLS = &tlsSection{LetsEncrypt: &letsEncryptConfig{
-			CacheFile:    ACMECacheDir(r.LetsEncrypt.DirectoryURL),
-			Email:        r.LetsEncrypt.Email,
-			Hosts:        r.LetsEncrypt.Hosts,
-			DirectoryURL: r.LetsEncrypt.DirectoryURL,
-		}}
-	}
-	var b bytes.Buffer
-	b.WriteString(configHeader)
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(c); err != nil {
-		return nil, fmt.Errorf("encode the registry config: %w", err)
-	}
-	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("encode the registry config: %w", err)
-	}
-	return b.Bytes(), nil
 }
 
 // Environ returns the REGISTRY_* variables that turn the image's built-in
@@ -738,6 +337,7 @@ func FromAnswers(a config.Answers) Registry {
 			RegionEndpoint: a.S3.RegionEndpoint,
 			Encrypt:        a.S3.Encrypt,
 			Insecure:       a.S3.Secure != nil && !*a.S3.Secure,
+			Redirect:       a.S3.Redirect,
 		}
 	}
 	return r

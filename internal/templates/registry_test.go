@@ -86,13 +86,14 @@ func TestEveryModeAndStorage(t *testing.T) {
 		{StorageInMemory, nil},
 		{StorageS3, &config.S3Config{Region: "eu-west-1", Bucket: "packs.example", RootDirectory: "/registry", Encrypt: true}},
 		{StorageS3 + "-minio", &config.S3Config{Bucket: "packs", RegionEndpoint: "http://minio.lab:9000", Secure: boolPtr(false)}},
+		{StorageS3 + "-redirect", &config.S3Config{Bucket: "packs", RegionEndpoint: "https://s3.lab:9000", Redirect: true}},
 	}
 	for _, mode := range modes {
 		for _, st := range storages {
 			name := mode + "-" + st.name
 			t.Run(name, func(t *testing.T) {
 				a := config.Defaults()
-				a.Mode, a.Host, a.Storage, a.S3 = mode, "registry.example.com", strings.TrimSuffix(st.name, "-minio"), st.s3
+				a.Mode, a.Host, a.Storage, a.S3 = mode, "registry.example.com", strings.TrimSuffix(strings.TrimSuffix(st.name, "-minio"), "-redirect"), st.s3
 				a.LogLevel = "warn"
 				if mode == config.ModeLetsEncrypt {
 					a.Email = "ops@example.com"
@@ -101,6 +102,9 @@ func TestEveryModeAndStorage(t *testing.T) {
 				}
 				r := FromAnswers(a)
 				r.Storage.S3.AccessKey, r.Storage.S3.SecretKey = "AKIAEXAMPLEKEY", "wJalr/XUtnFEMI+K7MDENG=="
+				if a.Storage == StorageS3 {
+					r.HTTPSecret = "k3Jq9V6d0yH2s8Q4n1Zb7xW5cT0mR3pL"
+				}
 				c, err := r.Render()
 				if err != nil {
 					t.Fatal(err)
@@ -203,6 +207,14 @@ func checkParsed(t *testing.T, cfg *configuration.Configuration, a config.Answer
 		if cfg.Storage.Type() != "s3" || !reflect.DeepEqual(map[string]any(params), want) {
 			t.Errorf("storage = %s %#v,\nwant s3 %#v", cfg.Storage.Type(), params, want)
 		}
+		// The registry's handlers read storage.redirect.disable: off, a blob
+		// GET is answered by a redirect the client must follow to S3.
+		if got := cfg.Storage["redirect"]["disable"]; got != !s.Redirect {
+			t.Errorf("storage.redirect.disable = %v, want %v", got, !s.Redirect)
+		}
+	}
+	if cfg.HTTP.Secret != r.HTTPSecret {
+		t.Errorf("http.secret = %q, want %q", cfg.HTTP.Secret, r.HTTPSecret)
 	}
 }
 

@@ -440,6 +440,17 @@ func TestSummary(t *testing.T) {
 	if strings.Contains(flat, "read-only") || strings.Contains(flat, "reused if it still fits") {
 		t.Errorf("summary of a first run:\n%s", s)
 	}
+	s3 := r
+	s3.Answers.Storage, s3.Answers.S3 = "s3", &config.S3Config{Bucket: "packs", RegionEndpoint: "http://minio:9000"}
+	for redirect, want := range map[bool]string{
+		false: "S3 bucket packs; the registry serves the layers itself",
+		true:  "S3 bucket packs; clients download layers from http://minio:9000 directly",
+	} {
+		s3.Answers.S3.Redirect = redirect
+		if flat := strings.Join(strings.Fields(Summary("/srv/pax", s3, nil, 0)), " "); !strings.Contains(flat, want) {
+			t.Errorf("summary with S3 redirect %v lacks %q:\n%s", redirect, want, flat)
+		}
+	}
 	for _, width := range []int{0, 80, 60} {
 		want := width
 		if want == 0 {

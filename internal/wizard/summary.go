@@ -61,7 +61,10 @@ func Summary(dir string, res Result, hostIPs []string, width int) string {
 		storage = "in memory: every pack is lost when the container restarts"
 	case "s3":
 		if a.S3 != nil {
-			storage = "S3 bucket " + a.S3.Bucket
+			storage = "S3 bucket " + a.S3.Bucket + "; the registry serves the layers itself"
+			if a.S3.Redirect {
+				storage = "S3 bucket " + a.S3.Bucket + "; clients download layers from " + s3Endpoint(a.S3) + " directly"
+			}
 		}
 	}
 	line("Packs", "%s", storage)
@@ -123,4 +126,13 @@ func passwordPlan(p answers.Password, res Result) string {
 	default:
 		return "with a password paxsetup makes and shows once"
 	}
+}
+
+// s3Endpoint is where the S3 client of the registry goes: the endpoint
+// given, or AWS's for the region.
+func s3Endpoint(s *config.S3Config) string {
+	if s.RegionEndpoint != "" {
+		return s.RegionEndpoint
+	}
+	return "S3 in " + s.Region
 }

@@ -3,6 +3,7 @@ module github.com/paxsetup/paxsetup
 go 1.26.8
 
 require (
+	github.com/aws/aws-sdk-go v1.55.5
 	github.com/charmbracelet/x/vt v0.1.0
 	github.com/containerd/errdefs v1.0.0
 	github.com/distribution/distribution/v3 v3.1.2
@@ -19,7 +20,6 @@ require (
 )
 
 require (
-	github.com/aws/aws-sdk-go v1.55.5 // indirect
 	github.com/docker/cli v29.7.2+incompatible // indirect
 	github.com/jmespath/go-jmespath v0.4.0 // indirect
 )

@@ -5,6 +5,8 @@
 // command line (so "serve CONFIG" and the REGISTRY_* environment overrides
 // behave as upstream), plus the two routes the vendor adds: GET /health
 // without auth, and GET /v1/_catalog behind the registry's configured auth.
+// It has the storage drivers paxsetup configures: filesystem, inmemory and
+// s3 (the s3-aws driver, which MinIO answers in the S3 tests).
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/s3-aws"
 )
 
 const (

@@ -2,11 +2,18 @@
 // prints its reference, for trying paxsetup without the vendor's image:
 //
 //	go run ./internal/testregistry/build
+//
+// With -minio it makes the MinIO image of the S3 tests instead, so that
+// scripts/test can build it, minutes long the first time, as a step of its
+// own before go test:
+//
+//	go run ./internal/testregistry/build -minio
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -21,6 +28,18 @@ func main() {
 }
 
 func run() int {
+	minio := flag.Bool("minio", false, "build the MinIO image of the S3 tests instead of the test registry's")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "unexpected argument %q\n", flag.Arg(0))
+		flag.Usage()
+		return 2
+	}
+	what, rerun := "test registry image", "go run ./internal/testregistry/build"
+	if *minio {
+		what, rerun = "MinIO image", rerun+" -minio"
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
@@ -32,16 +51,23 @@ func run() int {
 	}
 	defer cli.Close()
 
-	ref, err := image.Build(ctx, cli, os.Stderr)
+	var ref string
+	if *minio {
+		var img image.MinIOImage
+		img, err = image.BuildMinIO(ctx, cli, os.Stderr)
+		ref = img.Ref
+	} else {
+		ref, err = image.Build(ctx, cli, os.Stderr)
+	}
 	switch {
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(os.Stderr, "interrupted")
 		return 130
 	case client.IsErrConnectionFailed(err):
-		fmt.Fprintf(os.Stderr, "%v\nStart the Docker engine (or set DOCKER_HOST) and re-run \"go run ./internal/testregistry/build\".\n", err)
+		fmt.Fprintf(os.Stderr, "%v\nStart the Docker engine (or set DOCKER_HOST) and re-run %q.\n", err, rerun)
 		return 1
 	case err != nil:
-		fmt.Fprintf(os.Stderr, "build test registry image: %v\n", err)
+		fmt.Fprintf(os.Stderr, "build %s: %v\n", what, err)
 		return 1
 	}
 	fmt.Println(ref)

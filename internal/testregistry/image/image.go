@@ -44,9 +44,16 @@ CMD ["serve", "/etc/spectro/config.yml"]
 // inputsLabel carries the full input digest; the tag holds only a prefix.
 const inputsLabel = "io.paxsetup.testregistry.inputs"
 
-// buildMu serialises builds within one process; lockBuilds does the same
-// across processes.
-var buildMu sync.Mutex
+// buildMus serialise the builds of one image within one process, as
+// lockBuilds does across processes: one per image, so that an image's long
+// build (MinIO's takes minutes) holds up no other.
+var buildMus sync.Map
+
+// buildMu is the mutex of the images tagged repository.
+func buildMu(repository string) *sync.Mutex {
+	mu, _ := buildMus.LoadOrStore(repository, new(sync.Mutex))
+	return mu.(*sync.Mutex)
+}
 
 // Build returns a reference to the test registry image on the engine behind
 // cli, building it first when the engine has no image for the current
@@ -86,15 +93,16 @@ func Build(ctx context.Context, cli *client.Client, logw io.Writer) (ref string,
 	digest := inputsDigest(inputs, goVersion, ver.Arch)
 	ref = Repository + ":" + digest[:12]
 
-	buildMu.Lock()
-	defer buildMu.Unlock()
+	mu := buildMu(Repository)
+	mu.Lock()
+	defer mu.Unlock()
 
 	if found, err := hasImage(ctx, cli, ref); err != nil {
 		return "", err
 	} else if found {
 		return ref, nil
 	}
-	unlock, err := lockBuilds(ctx)
+	unlock, err := lockBuilds(ctx, Repository)
 	if err != nil {
 		return "", err
 	}

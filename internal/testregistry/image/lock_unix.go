@@ -12,11 +12,12 @@ import (
 	"time"
 )
 
-// lockBuilds takes a machine-wide lock, so that test binaries that go test
-// runs in parallel build the image once instead of each leaving a duplicate
-// untagged image behind. The kernel drops the lock if the process dies.
-func lockBuilds(ctx context.Context) (unlock func(), err error) {
-	path := filepath.Join(os.TempDir(), "paxsetup-testregistry-build.lock")
+// lockBuilds takes a machine-wide lock on the builds of the images tagged
+// repository, so that test binaries that go test runs in parallel build an
+// image once instead of each leaving a duplicate untagged image behind. The
+// kernel drops the lock if the process dies.
+func lockBuilds(ctx context.Context, repository string) (unlock func(), err error) {
+	path := filepath.Join(os.TempDir(), repository+"-build.lock")
 	// Read-only is enough for flock, and lets users other than the file's
 	// creator share it.
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o644)

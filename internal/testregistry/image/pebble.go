@@ -113,12 +113,13 @@ func BuildPebble(ctx context.Context, cli *client.Client, logw io.Writer) (Pebbl
 	}, goVersion, ver.Arch)
 	img := PebbleImage{Ref: PebbleRepository + ":" + digest[:12], MiniCAPEM: minica, MiniCAKeyPEM: minicaKey}
 
-	buildMu.Lock()
-	defer buildMu.Unlock()
+	mu := buildMu(PebbleRepository)
+	mu.Lock()
+	defer mu.Unlock()
 	if found, err := hasImage(ctx, cli, img.Ref); err != nil || found {
 		return img, err
 	}
-	unlock, err := lockBuilds(ctx)
+	unlock, err := lockBuilds(ctx, PebbleRepository)
 	if err != nil {
 		return PebbleImage{}, err
 	}

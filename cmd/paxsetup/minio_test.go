@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/aws/credentials"
+	"github.com/aws/aws-sdk-go/aws/session"
+	"github.com/aws/aws-sdk-go/service/s3"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+
+	"github.com/paxsetup/paxsetup/internal/testregistry/image"
+)
+
+var (
+	minioOnce sync.Once
+	minioImg  image.MinIOImage
+	minioErr  error
+)
+
+// minioImage builds the MinIO image once per test run (and once per
+// machine: it is tagged by a hash of its inputs). scripts/test builds it
+// before go test; a cold build here compiles MinIO, which takes minutes.
+func minioImage(t testing.TB) image.MinIOImage {
+	t.Helper()
+	cli := dockerClient(t)
+	minioOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+		defer cancel()
+		var log bytes.Buffer
+		minioImg, minioErr = image.BuildMinIO(ctx, cli, &log)
+		if minioErr != nil {
+			minioErr = fmt.Errorf("%w\n%s", minioErr, log.String())
+		}
+	})
+	if minioErr != nil {
+		t.Fatalf("build the MinIO image: %v", minioErr)
+	}
+	return minioImg
+}
+
+// minioServer is a running MinIO on a test network, with root credentials
+// made for the test.
+type minioServer struct {
+	// Alias is MinIO's name on the test network.
+	Alias string
+	// InternalURL is where a container on the test network reaches the S3
+	// API; HostURL is where the host does, through a loopback port.
+	InternalURL, HostURL string
+	// AccessKey and SecretKey are the root user's S3 keys.
+	AccessKey, SecretKey string
+
+	s3 *s3.S3
+}
+
+var minioPort = network.MustParsePort(strconv.Itoa(image.MinIOPort) + "/tcp")
+
+// startMinIO runs MinIO on netName under an alias no other test uses,
+// publishes its S3 port on a loopback port the engine picks, and waits
+// until MinIO says it is ready. The container goes when the test ends.
+func startMinIO(t *testing.T, cli *client.Client, netName string) minioServer {
+	t.Helper()
+	ctx := context.Background()
+	img := minioImage(t)
+	m := minioServer{Alias: "minio-" + randomHex(t, 4), AccessKey: "paxtest" + randomHex(t, 8), SecretKey: randomHex(t, 20)}
+	m.InternalURL = "http://" + net.JoinHostPort(m.Alias, strconv.Itoa(image.MinIOPort))
+	name := uniqueName(t) + "-" + m.Alias
+	_, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Name: name,
+		Config: &container.Config{
+			Image:        img.Ref,
+			Env:          []string{image.MinIORootUserEnv + "=" + m.AccessKey, image.MinIORootPasswordEnv + "=" + m.SecretKey},
+			ExposedPorts: network.PortSet{minioPort: {}},
+		},
+		HostConfig: &container.HostConfig{
+			NetworkMode:  container.NetworkMode(netName),
+			PortBindings: network.PortMap{minioPort: {{HostIP: netip.MustParseAddr("127.0.0.1")}}},
+		},
+		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+			netName: {Aliases: []string{m.Alias}},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	removeContainer(t, cli, name)
+	if _, err := cli.ContainerStart(ctx, name, client.ContainerStartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var port string
+	if ns := res.Container.NetworkSettings; ns != nil {
+		for _, b := range ns.Ports[minioPort] {
+			port = b.HostPort
+		}
+	}
+	if port == "" {
+		t.Fatalf("MinIO publishes no host port for %s", minioPort)
+	}
+	m.HostURL = "http://" + net.JoinHostPort("127.0.0.1", port)
+
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	t.Cleanup(hc.CloseIdleConnections)
+	ready := m.HostURL + "/minio/health/ready"
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := hc.Get(ready)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+			err = fmt.Errorf("%s answered %d", ready, resp.StatusCode)
+		}
+		if time.Now().After(deadline) {
+			logs, _ := containerLogs(cli, name)
+			t.Fatalf("MinIO was not ready within a minute: %v\n%s", err, logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	sess, err := session.NewSessionWithOptions(session.Options{
+		// Only what is given here: no AWS_* variable or ~/.aws file of the
+		// machine running the tests.
+		SharedConfigState: session.SharedConfigDisable,
+		Config: aws.Config{
+			Region:           aws.String("us-east-1"),
+			Endpoint:         aws.String(m.HostURL),
+			S3ForcePathStyle: aws.Bool(true),
+			Credentials:      credentials.NewStaticCredentials(m.AccessKey, m.SecretKey, ""),
+			HTTPClient:       hc,
+			MaxRetries:       aws.Int(0),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.s3 = s3.New(sess)
+	return m
+}
+
+// CreateBucket makes bucket through the S3 API.
+func (m minioServer) CreateBucket(t *testing.T, bucket string) {
+	t.Helper()
+	if _, err := m.s3.CreateBucketWithContext(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatalf("create bucket %s in MinIO: %v", bucket, err)
+	}
+}
+
+// Keys lists the keys of every object in bucket under prefix, through the
+// S3 API.
+func (m minioServer) Keys(t *testing.T, bucket, prefix string) []string {
+	t.Helper()
+	var keys []string
+	err := m.s3.ListObjectsV2PagesWithContext(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)},
+		func(page *s3.ListObjectsV2Output, _ bool) bool {
+			for _, o := range page.Contents {
+				keys = append(keys, aws.StringValue(o.Key))
+			}
+			return true
+		})
+	if err != nil {
+		t.Fatalf("list %s/%s in MinIO: %v", bucket, prefix, err)
+	}
+	return keys
+}
+
+// randomHex is n random bytes in hex.
+func randomHex(t testing.TB, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}

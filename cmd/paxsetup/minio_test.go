@@ -60,6 +60,9 @@ type minioServer struct {
 	// InternalURL is where a container on the test network reaches the S3
 	// API; HostURL is where the host does, through a loopback port.
 	InternalURL, HostURL string
+	// AddrURL is MinIO by its address on the test network: the host and
+	// the containers on that network both reach it there.
+	AddrURL string
 	// AccessKey and SecretKey are the root user's S3 keys.
 	AccessKey, SecretKey string
 
@@ -113,6 +116,11 @@ func startMinIO(t *testing.T, cli *client.Client, netName string) minioServer {
 	if port == "" {
 		t.Fatalf("MinIO publishes no host port for %s", minioPort)
 	}
+	if ns := res.Container.NetworkSettings; ns != nil && ns.Networks[netName] != nil && ns.Networks[netName].IPAddress.IsValid() {
+		m.AddrURL = "http://" + net.JoinHostPort(ns.Networks[netName].IPAddress.String(), strconv.Itoa(image.MinIOPort))
+	} else {
+		t.Fatalf("MinIO has no address on %s", netName)
+	}
 	m.HostURL = "http://" + net.JoinHostPort("127.0.0.1", port)
 
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil}}
@@ -152,6 +160,19 @@ func startMinIO(t *testing.T, cli *client.Client, netName string) minioServer {
 		t.Fatal(err)
 	}
 	m.s3 = s3.New(sess)
+	// /minio/health/ready can answer before the S3 API serves ("Server
+	// not initialized yet"): ready means a signed S3 call succeeds.
+	for {
+		_, err := m.s3.ListBuckets(&s3.ListBucketsInput{})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			logs, _ := containerLogs(cli, name)
+			t.Fatalf("MinIO's S3 API did not serve within a minute: %v\n%s", err, logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	return m
 }
 

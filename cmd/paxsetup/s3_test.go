@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	ggcr "github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/moby/moby/client"
 
 	"github.com/paxsetup/paxsetup/internal/setup"
 )
@@ -232,4 +234,75 @@ func sameImage(got, want v1.Image) error {
 		}
 	}
 	return nil
+}
+
+// TestS3PreflightWithMinIO has init's preflight try the bucket on a real
+// MinIO, reached by its address on the test network (which this host and
+// the registry both reach): good keys pass, the probe leaves no object
+// behind, and the run goes on; a wrong secret key and a missing bucket each
+// stop init with exit 2 before anything is written or started, naming the
+// flag that fixes it.
+func TestS3PreflightWithMinIO(t *testing.T) {
+	cli := dockerClient(t)
+	img := standInImage(t)
+	netName := testNetwork(t, cli)
+	m := startMinIO(t, cli, netName)
+	m.CreateBucket(t, "packs")
+	work := t.TempDir()
+	adminFile, readerFile := writeSecret(t, work, "a", adminPW), writeSecret(t, work, "r", readerPW)
+	keysFile := func(secret string) string {
+		return writeSecret(t, t.TempDir(), "s3-keys", "aws_access_key_id="+m.AccessKey+"\naws_secret_access_key="+secret)
+	}
+	initArgs := func(dir, ctr, bucket, keys string) []string {
+		return append(modesInitArgs(dir, img, ctr, freePort(t), adminFile, readerFile),
+			"--network", netName, "--storage", "s3", "--s3-bucket", bucket, "--s3-regionendpoint", m.AddrURL,
+			"--s3-rootdirectory", "/packs", "--s3-credentials-file", keys)
+	}
+
+	for _, tc := range []struct {
+		name, bucket, secret, flag, want string
+	}{
+		{"wrong secret key", "packs", "not-" + m.SecretKey, "--s3-credentials-file", "refused the keys"},
+		{"no such bucket", "no-such-packs", m.SecretKey, "--s3-bucket", `no bucket "no-such-packs"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "setup")
+			ctr := uniqueName(t)
+			removeContainer(t, cli, ctr)
+			r := runBinary(t, nil, initArgs(dir, ctr, tc.bucket, keysFile(tc.secret))...)
+			if r.code != 2 || !strings.Contains(r.stderr, tc.flag) || !strings.Contains(r.stdout+r.stderr, tc.want) {
+				t.Fatalf("init exited %d, want 2 naming %s and saying %q\nstdout:\n%s\nstderr:\n%s", r.code, tc.flag, tc.want, r.stdout, r.stderr)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("init refused by preflight left %s behind: %v", dir, err)
+			}
+			if _, err := cli.ContainerInspect(t.Context(), ctr, client.ContainerInspectOptions{}); err == nil {
+				t.Errorf("init refused by preflight created container %s", ctr)
+			}
+		})
+	}
+
+	t.Run("good keys", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "setup")
+		ctr := uniqueName(t)
+		removeContainer(t, cli, ctr)
+		r := runBinary(t, nil, initArgs(dir, ctr, "packs", keysFile(m.SecretKey))...)
+		if r.code != 0 {
+			logs, _ := containerLogs(cli, ctr)
+			t.Fatalf("init exited %d\nstdout:\n%s\nstderr:\n%s\nregistry log:\n%s", r.code, r.stdout, r.stderr, logs)
+		}
+		for _, want := range []string{
+			"ok   s3 bucket: s3://packs/packs at " + m.AddrURL + ": the keys list, write and delete",
+			"ok   s3 downloads: the registry serves the layers itself",
+		} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("init output lacks %q:\n%s", want, r.stdout)
+			}
+		}
+		for _, k := range m.Keys(t, "packs", "") {
+			if strings.Contains(k, ".paxsetup-probe-") {
+				t.Errorf("the preflight probe left %s in the bucket", k)
+			}
+		}
+	})
 }

@@ -47,13 +47,13 @@ func TestS3StorageWithMinIO(t *testing.T) {
 
 	// s3Setup runs init with S3 storage in its own bucket, and pushes a
 	// random image as admin through the published port.
-	s3Setup := func(t *testing.T, bucket string, env []string, extra ...string) (port int, tr http.RoundTripper, ref name.Reference, pushed v1.Image) {
+	s3Setup := func(t *testing.T, bucket string, env []string, extra ...string) (dir string, port int, tr http.RoundTripper, ref name.Reference, pushed v1.Image) {
 		t.Helper()
 		m.CreateBucket(t, bucket)
 		ctr := uniqueName(t)
 		removeContainer(t, cli, ctr)
 		port = freePort(t)
-		dir := filepath.Join(t.TempDir(), "setup")
+		dir = filepath.Join(t.TempDir(), "setup")
 		args := append(modesInitArgs(dir, img, ctr, port, adminFile, readerFile),
 			"--network", netName, "--storage", "s3", "--s3-bucket", bucket, "--s3-regionendpoint", m.InternalURL,
 			"--s3-secure=false", "--s3-rootdirectory", "/packs")
@@ -82,7 +82,7 @@ func TestS3StorageWithMinIO(t *testing.T) {
 			logs, _ := containerLogs(cli, ctr)
 			t.Fatalf("push to %s as admin: %v\nregistry log:\n%s", ref, err, logs)
 		}
-		return port, tr, ref, pushed
+		return dir, port, tr, ref, pushed
 	}
 
 	for _, tc := range []struct {
@@ -99,7 +99,10 @@ func TestS3StorageWithMinIO(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env, args := tc.keys(t)
-			_, tr, ref, pushed := s3Setup(t, tc.bucket, env, args...)
+			dir, _, tr, ref, pushed := s3Setup(t, tc.bucket, env, args...)
+			if v := runBinary(t, nil, "verify", "--dir", dir, "--no-color"); v.code != 0 || !strings.Contains(v.stdout, "200 from the registry itself") {
+				t.Errorf("verify exited %d; want 0 and the layers served by the registry:\n%s%s", v.code, v.stdout, v.stderr)
+			}
 
 			keys := m.Keys(t, tc.bucket, "")
 			for _, want := range append(blobKeys(t, pushed), s3Root+"repositories/s3/random/_manifests/tags/v1/current/link") {
@@ -129,7 +132,13 @@ func TestS3StorageWithMinIO(t *testing.T) {
 	t.Run("--s3-redirect sends blob downloads to MinIO", func(t *testing.T) {
 		const bucket = "packs-redirect"
 		file := writeSecret(t, t.TempDir(), "s3-keys", "aws_access_key_id="+m.AccessKey+"\naws_secret_access_key="+m.SecretKey)
-		port, tr, ref, pushed := s3Setup(t, bucket, nil, "--s3-credentials-file", file, "--s3-redirect")
+		dir, port, tr, ref, pushed := s3Setup(t, bucket, nil, "--s3-credentials-file", file, "--s3-redirect")
+		// verify follows the redirect from this host, which cannot resolve
+		// MinIO's name on the test network, and says so.
+		v := runBinary(t, nil, "verify", "--dir", dir, "--no-color")
+		if !strings.Contains(v.stdout, "307 to "+m.InternalURL) || !strings.Contains(v.stdout, "from this host that fails") || !strings.Contains(v.stdout, "--s3-redirect=false") {
+			t.Errorf("verify exited %d; want the redirect to %s named as failing from here:\n%s%s", v.code, m.InternalURL, v.stdout, v.stderr)
+		}
 		layers, err := pushed.Layers()
 		if err != nil {
 			t.Fatal(err)
@@ -298,6 +307,9 @@ func TestS3PreflightWithMinIO(t *testing.T) {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("init output lacks %q:\n%s", want, r.stdout)
 			}
+		}
+		if v := runBinary(t, nil, "verify", "--dir", dir, "--no-color"); v.code != 0 || !strings.Contains(v.stdout, "no pack to download yet") {
+			t.Errorf("verify exited %d; want 0 and no pack to download yet:\n%s%s", v.code, v.stdout, v.stderr)
 		}
 		for _, k := range m.Keys(t, "packs", "") {
 			if strings.Contains(k, ".paxsetup-probe-") {

@@ -45,6 +45,12 @@ func VerifyOptions(dir string, a config.Answers) (verify.Options, error) {
 		DialAddr:      net.JoinHostPort(dialHost(a.Bind), strconv.Itoa(a.Port)),
 		ContainerName: a.Name,
 	}
+	if a.Storage == templates.StorageS3 && a.S3 != nil {
+		v.Downloads = "the registry serves the layers itself (storage.redirect.disable)"
+		if a.S3.Redirect {
+			v.Downloads = "it redirects layer downloads to the S3 endpoint (--s3-redirect), which every client must reach"
+		}
+	}
 	switch {
 	case a.Mode == config.ModeLetsEncrypt:
 		v.HandshakeTimeout = ACMEHandshakeTimeout

@@ -93,6 +93,11 @@ type Options struct {
 	// registry that obtains its certificate from an ACME CA holds the first
 	// handshake by name open while the CA validates it and issues.
 	HandshakeTimeout time.Duration
+	// Downloads, when set, has Run find out who serves layer downloads
+	// (CheckDownloads) and says what the registry's config promises, for
+	// a registry with no pack yet: set for S3 storage, where the registry
+	// may redirect clients to the bucket.
+	Downloads string
 	// ContainerName, when known, goes into the fixes (`docker logs NAME`).
 	ContainerName string
 	// Now is the clock for certificate validity; nil means time.Now.
@@ -157,7 +162,9 @@ func Run(ctx context.Context, opts Options) Report {
 		return rep
 	}
 	if opts.User != "" {
-		add(r.checkLogin(ctx, opts.User, opts.Password))
+		if add(r.checkLogin(ctx, opts.User, opts.Password)) && opts.Downloads != "" {
+			add(r.checkDownloads(ctx, opts.User, opts.Password))
+		}
 	}
 	if opts.ReaderUser != "" && opts.ReaderUser != opts.User {
 		if add(r.checkLogin(ctx, opts.ReaderUser, opts.ReaderPassword)) {

@@ -86,6 +86,11 @@ func (r *runner) do(ctx context.Context, method, target, user, password string) 
 	if user != "" {
 		req.SetBasicAuth(user, password)
 	}
+	return r.send(req)
+}
+
+// send makes one request and reads at most 1 MiB of the answer.
+func (r *runner) send(req *http.Request) answer {
 	resp, err := r.client.Do(req)
 	if err != nil {
 		return answer{err: err}

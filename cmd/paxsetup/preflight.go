@@ -67,6 +67,11 @@ nothing. Each check says ok, warn or fail, why, and the fix:
   letsencrypt   (--mode letsencrypt) a DNS name, resolving publicly, an
                 email, and inbound 443 from the internet
   certificate   (--mode custom) the certificate lint: key, names, chain, validity
+  s3 bucket     (--storage s3) the bucket answers, takes the keys, and lets
+                them list, write and delete under the prefix (a probe object,
+                deleted at once)
+  s3 downloads  (--storage s3) who serves the layers: the registry, or the
+                bucket itself (--s3-redirect)
   clock         this host's clock against the engine's
   selinux       enforcing SELinux and the label the mounts need
   firewall      firewalld, ufw or nftables rules that may block the port

@@ -60,6 +60,10 @@ to answer (polling every 50 ms while nothing listens), then checks:
   health              GET /health answers 200 {"status":"UP"}
   auth required       GET /v1/_catalog without credentials answers 401
   catalog as USER     the admin, and the second user, can read the catalog
+  layer downloads     (S3 storage) one layer of a pack downloaded as a
+                      client does: served by the registry, or redirected to
+                      the bucket (--s3-redirect), which is then tried from
+                      this host
   write as USER       whether the registry lets the second user write: it
                       starts a blob upload in a scratch repository and
                       cancels it at once (no blob, manifest or tag is

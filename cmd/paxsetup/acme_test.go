@@ -20,7 +20,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,31 +36,9 @@ import (
 // that alias (--network).
 const acmeHost = "le.test.internal"
 
-var (
-	pebbleOnce sync.Once
-	pebbleImg  image.PebbleImage
-	pebbleErr  error
-)
-
 // pebbleImage builds the Pebble image once per test run (and once per
 // machine: it is tagged by a hash of its inputs).
-func pebbleImage(t testing.TB) image.PebbleImage {
-	t.Helper()
-	cli := dockerClient(t)
-	pebbleOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		var log bytes.Buffer
-		pebbleImg, pebbleErr = image.BuildPebble(ctx, cli, &log)
-		if pebbleErr != nil {
-			pebbleErr = fmt.Errorf("%w\n%s", pebbleErr, log.String())
-		}
-	})
-	if pebbleErr != nil {
-		t.Fatalf("build the Pebble image: %v", pebbleErr)
-	}
-	return pebbleImg
-}
+var pebbleImage = onceImage("Pebble", 10*time.Minute, image.BuildPebble)
 
 // testNetwork creates a bridge network for one test and removes it after
 // the test's containers (cleanups run last-in, first-out).

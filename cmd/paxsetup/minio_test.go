@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -25,31 +26,35 @@ import (
 	"github.com/paxsetup/paxsetup/internal/testregistry/image"
 )
 
-var (
-	minioOnce sync.Once
-	minioImg  image.MinIOImage
-	minioErr  error
-)
-
 // minioImage builds the MinIO image once per test run (and once per
 // machine: it is tagged by a hash of its inputs). scripts/test builds it
 // before go test; a cold build here compiles MinIO, which takes minutes.
-func minioImage(t testing.TB) image.MinIOImage {
-	t.Helper()
-	cli := dockerClient(t)
-	minioOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-		defer cancel()
-		var log bytes.Buffer
-		minioImg, minioErr = image.BuildMinIO(ctx, cli, &log)
-		if minioErr != nil {
-			minioErr = fmt.Errorf("%w\n%s", minioErr, log.String())
+var minioImage = onceImage("MinIO", 30*time.Minute, image.BuildMinIO)
+
+// onceImage returns a function that builds an image with build once per
+// test run, within limit, and fails the calling test when that build did.
+func onceImage[T any](what string, limit time.Duration, build func(context.Context, *client.Client, io.Writer) (T, error)) func(testing.TB) T {
+	var (
+		once sync.Once
+		img  T
+		err  error
+	)
+	return func(t testing.TB) T {
+		t.Helper()
+		cli := dockerClient(t)
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), limit)
+			defer cancel()
+			var log bytes.Buffer
+			if img, err = build(ctx, cli, &log); err != nil {
+				err = fmt.Errorf("%w\n%s", err, log.String())
+			}
+		})
+		if err != nil {
+			t.Fatalf("build the %s image: %v", what, err)
 		}
-	})
-	if minioErr != nil {
-		t.Fatalf("build the MinIO image: %v", minioErr)
+		return img
 	}
-	return minioImg
 }
 
 // minioServer is a running MinIO on a test network, with root credentials

@@ -1,14 +1,8 @@
 package image
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 
 	"github.com/moby/moby/client"
 )
@@ -64,77 +58,13 @@ type MinIOImage struct {
 // minutes; the image is then reused by every later run on the machine.
 // Build output goes to logw, which may be nil.
 func BuildMinIO(ctx context.Context, cli *client.Client, logw io.Writer) (MinIOImage, error) {
-	if logw == nil {
-		logw = io.Discard
-	}
-	mod, err := downloadModule(ctx, MinIOModule+"@"+MinIOVersion)
+	ref, _, err := moduleProgram{
+		Module: MinIOModule, Version: MinIOVersion, Package: ".",
+		Binary: "minio", Repository: MinIORepository, Dockerfile: minioDockerfile,
+		BuildFlags: minioBuildFlags,
+	}.build(ctx, cli, logw)
 	if err != nil {
 		return MinIOImage{}, err
 	}
-	goVersion, err := goEnv(ctx, mod.Dir, "GOVERSION")
-	if err != nil {
-		return MinIOImage{}, err
-	}
-	ver, err := cli.ServerVersion(ctx, client.ServerVersionOptions{})
-	if err != nil {
-		return MinIOImage{}, fmt.Errorf("query docker engine version: %w", err)
-	}
-	if ver.Os != "linux" {
-		return MinIOImage{}, fmt.Errorf("docker engine runs %s containers; the MinIO image needs a linux engine", ver.Os)
-	}
-	// The module's h1 sum stands for every file of it; go.sum pins the rest.
-	digest := inputsDigest(inputSet{
-		"module":     []byte(MinIOModule + "@" + MinIOVersion + " " + mod.Sum),
-		"build":      []byte(strings.Join(minioBuildFlags, " ")),
-		"Dockerfile": []byte(minioDockerfile),
-	}, goVersion, ver.Arch)
-	img := MinIOImage{Ref: MinIORepository + ":" + digest[:12]}
-
-	mu := buildMu(MinIORepository)
-	mu.Lock()
-	defer mu.Unlock()
-	if found, err := hasImage(ctx, cli, img.Ref); err != nil || found {
-		return img, err
-	}
-	unlock, err := lockBuilds(ctx, MinIORepository)
-	if err != nil {
-		return MinIOImage{}, err
-	}
-	defer unlock()
-	if found, err := hasImage(ctx, cli, img.Ref); err != nil || found {
-		return img, err
-	}
-
-	tmp, err := os.MkdirTemp("", "paxsetup-testminio-")
-	if err != nil {
-		return MinIOImage{}, fmt.Errorf("create build folder: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "minio")
-	fmt.Fprintf(logw, "go build %s@%s (linux/%s)\n", MinIOModule, MinIOVersion, ver.Arch)
-	// Built in the module's own folder, with its own go.mod and go.sum:
-	// exactly the dependencies that MinIO commit pins, fetched from the
-	// module proxy.
-	args := append(append([]string{"build"}, minioBuildFlags...), "-o", bin, ".")
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = mod.Dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+ver.Arch, "GOWORK=off", "GOFLAGS=-mod=readonly -buildvcs=false")
-	var stderr bytes.Buffer
-	cmd.Stdout = logw
-	cmd.Stderr = io.MultiWriter(logw, &stderr)
-	if err := cmd.Run(); err != nil {
-		return MinIOImage{}, fmt.Errorf("go build minio: %w: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		return MinIOImage{}, fmt.Errorf("read minio for the MinIO image: %w", err)
-	}
-	buildContext, err := tarFiles([]tarFile{{"Dockerfile", 0o644, []byte(minioDockerfile)}, {"minio", 0o755, b}})
-	if err != nil {
-		return MinIOImage{}, err
-	}
-	if err := imageBuild(ctx, cli, buildContext, img.Ref, digest, logw); err != nil {
-		return MinIOImage{}, err
-	}
-	return img, nil
+	return MinIOImage{Ref: ref}, nil
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -75,100 +74,29 @@ type PebbleImage struct {
 // first when the engine has none for the pinned version, this Go and the
 // engine's architecture. Build output goes to logw, which may be nil.
 func BuildPebble(ctx context.Context, cli *client.Client, logw io.Writer) (PebbleImage, error) {
-	if logw == nil {
-		logw = io.Discard
-	}
-	mod, err := downloadModule(ctx, PebbleModule+"@"+PebbleVersion)
-	if err != nil {
-		return PebbleImage{}, err
-	}
-	minica, err := os.ReadFile(filepath.Join(mod.Dir, "test", "certs", "pebble.minica.pem"))
-	if err != nil {
-		return PebbleImage{}, fmt.Errorf("read Pebble's API CA: %w", err)
-	}
-	minicaKey, err := os.ReadFile(filepath.Join(mod.Dir, "test", "certs", "pebble.minica.key.pem"))
-	if err != nil {
-		return PebbleImage{}, fmt.Errorf("read Pebble's API CA key: %w", err)
-	}
-	goVersion, err := goEnv(ctx, mod.Dir, "GOVERSION")
-	if err != nil {
-		return PebbleImage{}, err
-	}
-	ver, err := cli.ServerVersion(ctx, client.ServerVersionOptions{})
-	if err != nil {
-		return PebbleImage{}, fmt.Errorf("query docker engine version: %w", err)
-	}
-	if ver.Os != "linux" {
-		return PebbleImage{}, fmt.Errorf("docker engine runs %s containers; the Pebble image needs a linux engine", ver.Os)
-	}
 	config, err := pebbleConfig()
 	if err != nil {
 		return PebbleImage{}, err
 	}
-	// The module's h1 sum stands for every file of it; go.sum pins the rest.
-	digest := inputsDigest(inputSet{
-		"module":             []byte(PebbleModule + "@" + PebbleVersion + " " + mod.Sum),
-		"pebble-config.json": config,
-		"Dockerfile":         []byte(pebbleDockerfile),
-	}, goVersion, ver.Arch)
-	img := PebbleImage{Ref: PebbleRepository + ":" + digest[:12], MiniCAPEM: minica, MiniCAKeyPEM: minicaKey}
-
-	mu := buildMu(PebbleRepository)
-	mu.Lock()
-	defer mu.Unlock()
-	if found, err := hasImage(ctx, cli, img.Ref); err != nil || found {
-		return img, err
-	}
-	unlock, err := lockBuilds(ctx, PebbleRepository)
+	ref, mod, err := moduleProgram{
+		Module: PebbleModule, Version: PebbleVersion, Package: "./cmd/pebble",
+		Binary: "pebble", Repository: PebbleRepository, Dockerfile: pebbleDockerfile,
+		BuildFlags: []string{"-trimpath", "-ldflags=-s -w"},
+		Inputs:     inputSet{"pebble-config.json": config},
+		ModuleFiles: map[string]string{
+			"cert.pem": filepath.Join("test", "certs", "localhost", "cert.pem"),
+			"key.pem":  filepath.Join("test", "certs", "localhost", "key.pem"),
+		},
+	}.build(ctx, cli, logw)
 	if err != nil {
 		return PebbleImage{}, err
 	}
-	defer unlock()
-	if found, err := hasImage(ctx, cli, img.Ref); err != nil || found {
-		return img, err
+	img := PebbleImage{Ref: ref}
+	if img.MiniCAPEM, err = os.ReadFile(filepath.Join(mod.Dir, "test", "certs", "pebble.minica.pem")); err != nil {
+		return PebbleImage{}, fmt.Errorf("read Pebble's API CA: %w", err)
 	}
-
-	tmp, err := os.MkdirTemp("", "paxsetup-testpebble-")
-	if err != nil {
-		return PebbleImage{}, fmt.Errorf("create build folder: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "pebble")
-	fmt.Fprintf(logw, "go build %s/cmd/pebble@%s (linux/%s)\n", PebbleModule, PebbleVersion, ver.Arch)
-	// Built in the module's own folder, with its own go.mod and go.sum:
-	// exactly the dependencies Pebble's release pins, fetched from the
-	// module proxy.
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./cmd/pebble")
-	cmd.Dir = mod.Dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+ver.Arch, "GOWORK=off", "GOFLAGS=-mod=readonly -buildvcs=false")
-	var stderr bytes.Buffer
-	cmd.Stdout = logw
-	cmd.Stderr = io.MultiWriter(logw, &stderr)
-	if err := cmd.Run(); err != nil {
-		return PebbleImage{}, fmt.Errorf("go build pebble: %w: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	files := []tarFile{{"Dockerfile", 0o644, []byte(pebbleDockerfile)}, {"pebble-config.json", 0o644, config}}
-	for _, f := range []struct{ name, path string }{
-		{"pebble", bin},
-		{"cert.pem", filepath.Join(mod.Dir, "test", "certs", "localhost", "cert.pem")},
-		{"key.pem", filepath.Join(mod.Dir, "test", "certs", "localhost", "key.pem")},
-	} {
-		b, err := os.ReadFile(f.path)
-		if err != nil {
-			return PebbleImage{}, fmt.Errorf("read %s for the Pebble image: %w", f.name, err)
-		}
-		mode := int64(0o644)
-		if f.name == "pebble" {
-			mode = 0o755
-		}
-		files = append(files, tarFile{f.name, mode, b})
-	}
-	buildContext, err := tarFiles(files)
-	if err != nil {
-		return PebbleImage{}, err
-	}
-	if err := imageBuild(ctx, cli, buildContext, img.Ref, digest, logw); err != nil {
-		return PebbleImage{}, err
+	if img.MiniCAKeyPEM, err = os.ReadFile(filepath.Join(mod.Dir, "test", "certs", "pebble.minica.key.pem")); err != nil {
+		return PebbleImage{}, fmt.Errorf("read Pebble's API CA key: %w", err)
 	}
 	return img, nil
 }

@@ -29,24 +29,13 @@ func NewCmdCerts(f *Factory, g *globalOptions) *cobra.Command {
 		Short: "Make and check the registry's TLS certificates",
 		Long: `certs makes the registry's certificates (gen) and checks any certificate
 or chain for what makes clients refuse it (inspect).`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(
 		NewCmdCertsGen(f, g, nil),
 		NewCmdCertsInspect(f, nil),
 	)
 	return cmd
-}
-
-// usageArgs makes a wrong number of arguments a usage error (exit 2), like
-// a wrong flag.
-func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if err := check(cmd, args); err != nil {
-			return &usageError{err: err}
-		}
-		return nil
-	}
 }
 
 // CertsGenOptions are the inputs of `paxsetup certs gen`.
@@ -92,7 +81,7 @@ so init keeps the new certificate.`,
 		Example: `  paxsetup certs gen --host registry.example.com --san 10.0.0.5 --out ./certs
   paxsetup certs gen --force                      # renew the setup's certificate from its CA
   paxsetup certs gen --host 10.0.0.5 --self-signed --out ./self`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir = g.Dir
 			opts.Changed = cmd.Flags().Changed
@@ -333,7 +322,7 @@ read; 2 invalid flags.`,
 		Example: `  paxsetup certs inspect /var/lib/paxsetup/certs/chain.pem
   paxsetup certs inspect server.crt --key server.key --host registry.example.com --host 10.0.0.5
   paxsetup certs inspect server.crt --ca-file corp-root.pem --output json`,
-		Args: usageArgs(cobra.ExactArgs(1)),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
 			if opts.Output != "text" && opts.Output != "json" {

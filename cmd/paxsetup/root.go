@@ -106,8 +106,23 @@ Exit codes: 0 success; 1 failure; 2 invalid flags or input; 3 a check failed
 		NewCmdUpgrade(f, g, nil),
 		NewCmdUsers(f, g, nil),
 	)
+	groupsRefuseArgs(root)
 	argsAreUsage(root)
 	return root
+}
+
+// groupsRefuseArgs makes a group of commands (certs, users) runnable, so that
+// an argument that names none of its commands ("certs gne") is refused by
+// its NoArgs like any wrong argument, exit 2, instead of printing the help
+// and exiting 0; alone, the group prints its help.
+func groupsRefuseArgs(c *cobra.Command) {
+	if c.HasSubCommands() && c.Run == nil && c.RunE == nil && c.HasParent() {
+		c.Args = cobra.NoArgs
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
+	for _, sub := range c.Commands() {
+		groupsRefuseArgs(sub)
+	}
 }
 
 // argsAreUsage makes a wrong number of arguments, or an unknown one, a usage

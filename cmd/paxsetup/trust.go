@@ -64,7 +64,7 @@ Run it on every machine that pulls from the registry (as root).`,
   sudo paxsetup trust --host registry.example.com --port 443 --ca-file ca.crt --target docker,spectro
   paxsetup trust --dry-run
   sudo paxsetup trust --uninstall`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir = g.Dir
 			opts.Changed = cmd.Flags().Changed

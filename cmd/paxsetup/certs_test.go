@@ -445,11 +445,12 @@ func TestCertsGenSpinner(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := out.String()
-			spin := "\r⠋ Generating keys (CA ecdsa-p256, server ecdsa-p256)"
+			spin := "\r\x1b[K⠋ Generating keys (CA ecdsa-p256, server ecdsa-p256) 0."
+			done := "\r\x1b[K✓ Generating keys (CA ecdsa-p256, server ecdsa-p256) ("
 			if tt.terminal {
 				before, after, ok := strings.Cut(got, "Wrote ")
-				if !strings.HasPrefix(got, spin) || !ok || !strings.HasSuffix(before, "\r") || strings.Contains(after, "\r") {
-					t.Errorf("want the spinner, then its line cleared, then the report; got %q", got)
+				if !strings.HasPrefix(got, spin) || !ok || !strings.Contains(before, done) || !strings.HasSuffix(before, ")\n") || strings.Contains(after, "\r") {
+					t.Errorf("want the spinner, then the step's line with its time, then the report; got %q", got)
 				}
 			} else if strings.Contains(got, "\r") || !strings.HasPrefix(got, "Wrote ") {
 				t.Errorf("want plain output without a terminal; got %q", got)

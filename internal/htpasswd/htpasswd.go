@@ -7,11 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -384,108 +381,6 @@ func (f *File) Bytes() []byte {
 	return []byte(b.String())
 }
 
-// Write saves the file at path atomically with mode 0600: the hashes are
-// secrets to an offline guesser, and the registry never sees a half-written
-// file.
-//
-// A running registry (distribution 3.x) re-reads the file when its
-// modification time differs from the one it last read (auth/htpasswd's
-// Authorized), so the new file is given a time later than the old one's even
-// when the clock, at the kernel's coarse granularity, has not moved. The old
-// file's owner is kept, so a file handed to the registry's user stays
-// readable by it.
-func (f *File) Write(path string) error {
-	st, err := f.Stage(path)
-	if err != nil {
-		return err
-	}
-	return st.Commit()
-}
-
-// Staged is a file written in full beside its target and not yet in place:
-// a caller that must change another file with it (the credentials that go
-// with the hashes) writes that one between Stage and Commit, so that a full
-// disk fails before either is changed. Commit only renames.
-type Staged struct {
-	tmp, path string
-}
-
-// Stage writes the file beside path, with its final mode, owner and
-// modification time (see Write), without putting it in place.
-func (f *File) Stage(path string) (*Staged, error) {
-	tmp, err := stage(path, f.Bytes())
-	if err != nil {
-		return nil, fmt.Errorf("save htpasswd file: %w", err)
-	}
-	return &Staged{tmp: tmp, path: path}, nil
-}
-
-// Commit puts the staged file in place.
-func (s *Staged) Commit() error {
-	if err := os.Rename(s.tmp, s.path); err != nil {
-		os.Remove(s.tmp)
-		return fmt.Errorf("save htpasswd file: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(s.path)); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
-// Abort removes the staged file; the target stays as it was.
-func (s *Staged) Abort() { os.Remove(s.tmp) }
-
-func stage(path string, data []byte) (string, error) {
-	old, statErr := os.Stat(path)
-	if statErr != nil && !errors.Is(statErr, fs.ErrNotExist) {
-		return "", statErr
-	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return "", err
-	}
-	name := tmp.Name()
-	done := false
-	defer func() {
-		if !done {
-			tmp.Close()
-			os.Remove(name)
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		return "", err
-	}
-	if statErr == nil {
-		if err := keepOwner(tmp, old); err != nil {
-			return "", err
-		}
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return "", err
-	}
-	if err := tmp.Sync(); err != nil {
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	if statErr == nil {
-		now := time.Now()
-		if !now.After(old.ModTime()) {
-			now = old.ModTime().Add(time.Millisecond)
-		}
-		if err := os.Chtimes(name, now, now); err != nil {
-			return "", err
-		}
-	}
-	done = true
-	return name, nil
-}
-
-// Cost returns the bcrypt cost of user's hash, so a caller can tell a
-// password hashed at another --bcrypt-cost.
 func (f *File) Cost(user string) (int, error) {
 	i := f.find(user)
 	if i < 0 {

@@ -12,13 +12,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
+	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/templates"
 	"github.com/paxsetup/paxsetup/internal/verify"
 )
@@ -201,7 +201,7 @@ func chownTree(root string, uid, gid int, chown chownFunc) error {
 		if err != nil {
 			return err
 		}
-		if owner, group, ok := fileOwner(fi); ok && owner == uid && (gid < 0 || group == gid) {
+		if owner, group, ok := fsutil.Owner(fi); ok && owner == uid && (gid < 0 || group == gid) {
 			return nil
 		}
 		if err := chown(path, uid, gid); err != nil {
@@ -212,21 +212,6 @@ func chownTree(root string, uid, gid int, chown chownFunc) error {
 		}
 		return nil
 	})
-}
-
-// fileOwner reads a file's owner from its stat data. Through reflection
-// because the field lives in a per-platform syscall.Stat_t, and paxsetup's
-// packages still compile for platforms it does not run the registry on.
-func fileOwner(fi fs.FileInfo) (uid, gid int, ok bool) {
-	v := reflect.ValueOf(fi.Sys())
-	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-		return 0, 0, false
-	}
-	u, g := v.Elem().FieldByName("Uid"), v.Elem().FieldByName("Gid")
-	if !u.IsValid() || !g.IsValid() || !u.CanUint() || !g.CanUint() {
-		return 0, 0, false
-	}
-	return int(u.Uint()), int(g.Uint()), true
 }
 
 // defaultChown is the host's chown.

@@ -166,7 +166,7 @@ func copyFile(src, dst string, fi fs.FileInfo) error {
 	if err := fsutil.WriteFileAtomic(dst, data, fi.Mode().Perm()); err != nil {
 		return err
 	}
-	if uid, gid, ok := fileOwner(fi); ok && os.Geteuid() == 0 {
+	if uid, gid, ok := fsutil.Owner(fi); ok && os.Geteuid() == 0 {
 		return os.Lchown(dst, uid, gid)
 	}
 	return nil

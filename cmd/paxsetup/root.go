@@ -15,6 +15,7 @@ import (
 	"github.com/fatih/color"
 	"github.com/spf13/cobra"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/templates"
 )
 
@@ -174,14 +175,17 @@ func dirArg(f *Factory, dir string) string {
 	return " --dir " + templates.ShellQuote(abs(dir))
 }
 
-// usageError is a mistake in how paxsetup was called.
+// usageError is a call paxsetup cannot parse: a wrong number of arguments,
+// an unknown flag or command. It exits 2 with the pointer to --help.
 type usageError struct{ err error }
 
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
+// flagError is a flag given a value that cannot be used: the one type every
+// command reports it with, so it always exits 2 naming the flag.
 func flagError(flag string, err error) error {
-	return &usageError{err: fmt.Errorf("--%s: %w", flag, err)}
+	return &answers.FlagError{Flag: flag, Err: err}
 }
 
 // checkFailed is a check that ran and found a problem; its report is

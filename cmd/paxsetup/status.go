@@ -165,7 +165,7 @@ func findRegistry(ctx context.Context, eng dockerctl.API, dir, name string) ([]d
 	}
 	var ours []dockerctl.Container
 	for _, c := range found {
-		if c.Labels[setup.LabelManaged] == "true" {
+		if c.Managed() {
 			ours = append(ours, c)
 		}
 	}

@@ -342,7 +342,7 @@ func findRunningRegistry(ctx context.Context, opts *UsersOptions, a config.Answe
 	case err != nil:
 		eng.Close()
 		return nil, err
-	case c.Labels[setup.LabelManaged] != "true" || c.Labels[setup.LabelDir] != opts.Dir:
+	case !c.OwnedBy(opts.Dir):
 		eng.Close()
 		fmt.Fprintf(out, "The container %s is not this setup's (labels %s=true, %s=%s): left alone.\n", a.Name, setup.LabelManaged, setup.LabelDir, opts.Dir)
 		return nil, nil

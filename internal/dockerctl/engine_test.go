@@ -112,3 +112,23 @@ func TestCreateRealEngine(t *testing.T) {
 		})
 	}
 }
+
+func TestOwnedBy(t *testing.T) {
+	ours := Container{Labels: map[string]string{LabelManaged: "true", LabelDir: "/srv/pax"}}
+	for _, tt := range []struct {
+		c    Container
+		dir  string
+		want bool
+	}{
+		{ours, "/srv/pax", true},
+		{ours, "/srv/other", false},
+		{ours, "", false},
+		{Container{Labels: map[string]string{LabelDir: "/srv/pax"}}, "/srv/pax", false},
+		{Container{Labels: map[string]string{LabelManaged: "false", LabelDir: "/srv/pax"}}, "/srv/pax", false},
+		{Container{}, "/srv/pax", false},
+	} {
+		if got := tt.c.OwnedBy(tt.dir); got != tt.want {
+			t.Errorf("%v.OwnedBy(%q) = %v, want %v", tt.c.Labels, tt.dir, got, tt.want)
+		}
+	}
+}

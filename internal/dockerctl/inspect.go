@@ -167,3 +167,20 @@ func (c *Client) inspectAll(ctx context.Context, items []container.Summary) ([]C
 	}
 	return out, nil
 }
+
+// Labels paxsetup puts on the containers it makes: that it made the
+// container, and for the setup in which folder.
+const (
+	LabelManaged = "io.paxsetup.managed"
+	LabelDir     = "io.paxsetup.dir"
+)
+
+// Managed reports whether paxsetup made the container, for any setup.
+func (c Container) Managed() bool { return c.Labels[LabelManaged] == "true" }
+
+// OwnedBy reports whether paxsetup made the container for the setup in dir:
+// the one rule by which paxsetup decides a container is its to replace,
+// stop or restart.
+func (c Container) OwnedBy(dir string) bool {
+	return c.Managed() && dir != "" && c.Labels[LabelDir] == dir
+}

@@ -14,13 +14,6 @@ import (
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 )
 
-// Labels setup puts on the registry container. Spelled out here because
-// setup runs preflight and so cannot be imported by it.
-const (
-	labelManaged = "io.paxsetup.managed"
-	labelDir     = "io.paxsetup.dir"
-)
-
 // unprivilegedPortStart is the sysctl that decides which ports need root;
 // rootless Docker binds host ports as an ordinary user.
 const unprivilegedPortStart = "/proc/sys/net/ipv4/ip_unprivileged_port_start"
@@ -160,7 +153,7 @@ func (e *env) portTaken(ctx context.Context, c Check, port int) Check {
 // ownContainer reports whether c is this setup's registry: a re-run of init
 // replaces it, so its holding the port is no conflict.
 func (e *env) ownContainer(c dockerctl.Container) bool {
-	return e.opts.Dir != "" && c.Labels[labelManaged] == "true" && c.Labels[labelDir] == e.opts.Dir
+	return c.OwnedBy(e.opts.Dir)
 }
 
 // suggestPort proposes a free port near p, 8443 first for HTTPS.

@@ -135,7 +135,7 @@ func TestChecks(t *testing.T) {
 			wantDetail: `published by container "web" (image nginx:1.27)`, wantFix: "docker stop web"},
 		{name: "port held by this setup's registry", check: "port 443", want: OK,
 			change: func(d *Deps, e *fakeEngine, o *Options) {
-				e.publishing = map[int][]dockerctl.Container{443: {{Name: "spectro-registry", Labels: map[string]string{labelManaged: "true", labelDir: o.Dir}}}}
+				e.publishing = map[int][]dockerctl.Container{443: {{Name: "spectro-registry", Labels: map[string]string{dockerctl.LabelManaged: "true", dockerctl.LabelDir: o.Dir}}}}
 				d.Listen = func(string, string) (net.Listener, error) { return nil, listenErr(syscall.EADDRINUSE) }
 			},
 			wantDetail: `this setup's registry "spectro-registry"`},

@@ -155,7 +155,7 @@ func (j *swapJournal) clearName(ctx context.Context, eng Engine) error {
 		return err
 	case holder.ID == j.Old:
 		return nil
-	case holder.Labels[LabelManaged] != "true":
+	case !holder.Managed():
 		return fmt.Errorf("a container %q that paxsetup did not make holds the registry's name: remove it (docker rm -f %s) and run paxsetup init again", j.Name, j.Name)
 	}
 	return removeGone(ctx, eng, holder.ID)

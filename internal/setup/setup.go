@@ -48,8 +48,8 @@ type Engine interface {
 
 // Labels paxsetup puts on its containers.
 const (
-	LabelManaged = "io.paxsetup.managed"
-	LabelDir     = "io.paxsetup.dir"
+	LabelManaged = dockerctl.LabelManaged
+	LabelDir     = dockerctl.LabelDir
 	LabelSpec    = "io.paxsetup.spec"
 )
 
@@ -287,7 +287,7 @@ func ownContainer(ctx context.Context, eng Engine, name, dir string) (*dockerctl
 	if err != nil {
 		return nil, err
 	}
-	if c.Labels[LabelManaged] != "true" || c.Labels[LabelDir] != dir {
+	if !c.OwnedBy(dir) {
 		return nil, &answers.FlagError{Flag: "name", Err: fmt.Errorf("%w: a container named %q exists that this setup (%s) did not create: pick another --name, or remove it with `docker rm -f %s`", ErrNameTaken, name, dir, name)}
 	}
 	return &c, nil

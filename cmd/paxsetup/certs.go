@@ -17,6 +17,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/hostinfo"
+	"github.com/paxsetup/paxsetup/internal/setup"
 )
 
 // NewCmdCerts groups the certificate commands.
@@ -116,7 +117,7 @@ func runCertsGen(ctx context.Context, opts *CertsGenOptions) error {
 	host, sans, days := opts.Host, opts.SANs, opts.Days
 	out := opts.Out
 	if out == "" {
-		out = filepath.Join(opts.Dir, "certs")
+		out = setup.Layout{Dir: opts.Dir}.Certs()
 	}
 	out, err := filepath.Abs(out)
 	if err != nil {
@@ -166,7 +167,7 @@ func runCertsGen(ctx context.Context, opts *CertsGenOptions) error {
 	}
 	// The setup's own certificate carries this machine's addresses, as init
 	// makes it, or the next init would refuse to keep it.
-	if haveSetup && out == filepath.Join(opts.Dir, "certs") {
+	if haveSetup && out == (setup.Layout{Dir: opts.Dir}).Certs() {
 		ips, err := hostinfo.IPs()
 		if err != nil {
 			return fmt.Errorf("list this host's addresses: %w", err)
@@ -254,7 +255,7 @@ func printGenerated(w io.Writer, res *certgen.Result, host string) {
 	printFindings(w, res.Findings)
 	if res.CA != nil && !res.CAReused || res.SelfSigned {
 		fmt.Fprintf(w, "Clients must trust the new %s: paxsetup trust --host %s installs it for Docker, the spectro CLI and this host.\n",
-			filepath.Join(res.Files.Dir, "ca.crt"), host)
+			res.Files.CACert(), host)
 	}
 }
 

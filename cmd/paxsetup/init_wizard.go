@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"golang.org/x/term"
@@ -21,10 +20,6 @@ import (
 	"github.com/paxsetup/paxsetup/internal/templates"
 	"github.com/paxsetup/paxsetup/internal/wizard"
 )
-
-// PaletteFile is where init saves the Palette instructions, without any
-// password.
-const PaletteFile = "PALETTE.txt"
 
 func notInteractiveError() error {
 	return fmt.Errorf("%w: for example `paxsetup init --yes --host registry.example.com` "+
@@ -123,7 +118,7 @@ func describeSetup(ctx context.Context, eng dockerctl.API, dir string, a config.
 		}
 	}
 	l := setup.Layout{Dir: dir}
-	if data, err := os.ReadFile(filepath.Join(l.Certs(), "tls.crt")); err == nil {
+	if data, err := os.ReadFile(l.CertFiles().TLSCert()); err == nil {
 		if certs, err := certgen.ParseCertificatesPEM(data); err == nil && len(certs) > 0 {
 			e.CertDaysLeft = max(0, int(certs[0].NotAfter.Sub(now).Hours()/24))
 		}
@@ -142,5 +137,5 @@ func savePaletteText(dir string, p templates.Palette) error {
 	if err != nil {
 		return err
 	}
-	return fsutil.WriteFileAtomic(filepath.Join(dir, PaletteFile), []byte(text), 0o644)
+	return fsutil.WriteFileAtomic(setup.Layout{Dir: dir}.Palette(), []byte(text), 0o644)
 }

@@ -261,7 +261,7 @@ func readStatus(ctx context.Context, eng dockerctl.API, dir string, a config.Ans
 // certificate file (Let's Encrypt keeps its own, plain HTTP has none) give
 // nil.
 func certState(dir string, now time.Time) *CertState {
-	path := filepath.Join(dir, "certs", "tls.crt")
+	path := setup.Layout{Dir: dir}.CertFiles().TLSCert()
 	certs, err := certgen.LoadCertificates(path)
 	if err != nil || len(certs) == 0 {
 		return nil

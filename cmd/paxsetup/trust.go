@@ -13,6 +13,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
+	"github.com/paxsetup/paxsetup/internal/setup"
 	"github.com/paxsetup/paxsetup/internal/trust"
 )
 
@@ -182,7 +183,7 @@ func runTrust(ctx context.Context, opts *TrustOptions) error {
 		}
 		return nil
 	}
-	ledger, err := trust.LoadLedger(filepath.Join(opts.Dir, TrustLedgerFile))
+	ledger, err := trust.LoadLedger(setup.Layout{Dir: opts.Dir}.TrustLedger())
 	if err != nil {
 		return err
 	}
@@ -198,10 +199,6 @@ func runTrust(ctx context.Context, opts *TrustOptions) error {
 	return nil
 }
 
-// TrustLedgerFile, in the setup's folder, records what trust installed, so
-// that --uninstall removes exactly that (trust.Ledger).
-const TrustLedgerFile = "trust-installed.json"
-
 // setupCAFile is the CA trust installs: --ca-file, else the setup's.
 func setupCAFile(opts *TrustOptions, saved config.Answers, haveSetup bool) string {
 	if opts.CAFile != "" {
@@ -210,7 +207,7 @@ func setupCAFile(opts *TrustOptions, saved config.Answers, haveSetup bool) strin
 	if haveSetup && saved.CAFile != "" {
 		return saved.CAFile
 	}
-	return certgen.Files{Dir: filepath.Join(opts.Dir, "certs")}.CACert()
+	return setup.Layout{Dir: opts.Dir}.CertFiles().CACert()
 }
 
 // certificateHosts are the names clients may use for the setup's registry:
@@ -221,7 +218,7 @@ func setupCAFile(opts *TrustOptions, saved config.Answers, haveSetup bool) strin
 // Encrypt keeps its own) it is the host alone.
 func certificateHosts(dir, host string) []string {
 	hosts := []string{host}
-	certs, err := certgen.LoadCertificates(certgen.Files{Dir: filepath.Join(dir, "certs")}.TLSCert())
+	certs, err := certgen.LoadCertificates(setup.Layout{Dir: dir}.CertFiles().TLSCert())
 	if err != nil || len(certs) == 0 {
 		return hosts
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
+	"github.com/paxsetup/paxsetup/internal/setup"
 )
 
 // storeTree snapshots everything under root: folders with their modes,
@@ -107,7 +108,7 @@ func TestTrustCoversEveryCertificateName(t *testing.T) {
 	if strings.Contains(out.String(), "*") {
 		t.Errorf("a wildcard name reached a certs.d folder:\n%s", out.String())
 	}
-	if _, err := os.Stat(filepath.Join(dir, TrustLedgerFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, setup.TrustLedgerFile)); err != nil {
 		t.Errorf("no ledger of what trust installed: %v", err)
 	}
 
@@ -132,7 +133,7 @@ func TestTrustCoversEveryCertificateName(t *testing.T) {
 	if !strings.Contains(out.String(), "restored "+filepath.Join(root, "etc/spectro/certs.d/alias.example.com:8443/ca.crt")) {
 		t.Errorf("uninstall did not report the restored file:\n%s", out.String())
 	}
-	if _, err := os.Stat(filepath.Join(dir, TrustLedgerFile)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, setup.TrustLedgerFile)); !os.IsNotExist(err) {
 		t.Errorf("the ledger outlived the uninstall: %v", err)
 	}
 }

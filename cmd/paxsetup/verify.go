@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -174,7 +173,7 @@ func verifyOptionsFor(opts *VerifyOptions) (verify.Options, error) {
 	if haveSetup && opts.Endpoint == "" {
 		// The registry runs here, from the setup's files: a refused login
 		// can be explained from its htpasswd file.
-		v.HtpasswdFile = filepath.Join(opts.Dir, "auth", "htpasswd-basic")
+		v.HtpasswdFile = setup.Layout{Dir: opts.Dir}.Htpasswd()
 	}
 
 	user := opts.User

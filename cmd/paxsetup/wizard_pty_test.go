@@ -16,6 +16,7 @@ import (
 
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
+	"github.com/paxsetup/paxsetup/internal/setup"
 	"github.com/paxsetup/paxsetup/internal/termtest"
 )
 
@@ -261,7 +262,7 @@ func TestWizardTakingDefaults(t *testing.T) {
 	if h := tm.History(); strings.Contains(h, adminPW) || strings.Contains(h, readerPW) {
 		t.Error("a typed password is on the screen")
 	}
-	palette, err := os.ReadFile(filepath.Join(s.dir, PaletteFile))
+	palette, err := os.ReadFile(filepath.Join(s.dir, setup.PaletteFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/paxsetup/paxsetup/internal/layout"
 )
 
 const gib = 1 << 30
@@ -61,7 +63,7 @@ func (e *env) checkDisk(ctx context.Context) Check {
 	case "s3":
 		return Check{Name: CheckDisk, Status: OK, Detail: "packs are kept in S3: no local disk needed"}
 	}
-	data := filepath.Join(e.opts.Dir, "data")
+	data := layout.Layout{Dir: e.opts.Dir}.Data()
 	path := existingAncestor(data)
 	free, err := e.d.DiskFree(ctx, path)
 	if err != nil {

@@ -7,18 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/fsutil"
-	"github.com/paxsetup/paxsetup/internal/templates"
 )
-
-// ACMECAFile is the copy of --acme-ca-file the registry reads, in the
-// config/ folder mounted read-only at /etc/spectropaxconfig.
-func (l Layout) ACMECAFile() string { return filepath.Join(l.Config(), templates.ACMECAFileName) }
 
 // EnvSSLCertFile points the registry's Go TLS stack at the ACME directory's
 // CA. Go reads the named file instead of the image's CA bundle, and still

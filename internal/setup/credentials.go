@@ -7,19 +7,15 @@ import (
 	"io/fs"
 	"math/big"
 	"os"
-	"path/filepath"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/paxsetup/paxsetup/internal/fsutil"
 )
 
-// CredentialsFile holds the passwords paxsetup generated, mode 0600.
-const CredentialsFile = "credentials"
-
 // loadCredentials reads the generated passwords of an earlier run.
 func loadCredentials(dir string) (map[string]string, error) {
-	path := filepath.Join(dir, CredentialsFile)
+	path := Layout{Dir: dir}.Credentials()
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]string{}, nil
@@ -50,7 +46,7 @@ func LoadCredentials(dir, user string) (string, bool) {
 }
 
 func saveCredentials(dir string, users map[string]string) error {
-	path := filepath.Join(dir, CredentialsFile)
+	path := Layout{Dir: dir}.Credentials()
 	if len(users) == 0 {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err

@@ -35,9 +35,6 @@ type Plan struct {
 	Staged string
 }
 
-// StagedDir is where a dry run on a live setup writes its plan.
-const StagedDir = "dry-run"
-
 // dryRun writes the setup's files exactly as a real run does and plans the
 // container, but only ever reads from the engine: no pull, no create, no
 // start. eng may be nil, for a plan made on a host without an engine.
@@ -185,7 +182,7 @@ func hasCost(f *htpasswd.File, user string, cost int) bool {
 // registry config, the answers) into DIR/dry-run, afresh, so that a dry run
 // plans from the live setup without touching it.
 func stageSetup(dir string) (string, error) {
-	stage := filepath.Join(dir, StagedDir)
+	stage := Layout{Dir: dir}.Staged()
 	if err := os.RemoveAll(stage); err != nil {
 		return "", fmt.Errorf("clear the previous dry run's %s: %w", stage, err)
 	}

@@ -14,12 +14,6 @@ import (
 	"github.com/paxsetup/paxsetup/internal/fsutil"
 )
 
-// JournalFile records a container swap in progress, in the setup folder. A
-// run that is killed in the middle of a swap (SIGKILL, a power cut, a lost
-// engine connection) leaves it behind, and the next run puts the registry
-// back in a serving state before anything else.
-const JournalFile = "swap-journal.json"
-
 // engineCallTimeout bounds one engine call of a swap: a frozen engine must
 // not keep the registry down longer than this.
 const engineCallTimeout = 30 * time.Second
@@ -53,7 +47,7 @@ type swapJournal struct {
 	Previous bool `json:"previous_files,omitempty"`
 }
 
-func journalPath(dir string) string { return filepath.Join(dir, JournalFile) }
+func journalPath(dir string) string { return Layout{Dir: dir}.Journal() }
 
 // save records step before the run goes on to the next one.
 func (j *swapJournal) save(step string) error {
@@ -108,7 +102,7 @@ func (j *swapJournal) rollback(ctx context.Context, eng Engine) error {
 			err = p.restore()
 		}
 		if err != nil {
-			filesErr = fmt.Errorf("put back the previous files (a copy is in %s): %w", filepath.Join(filepath.Dir(j.path), PreviousDir), err)
+			filesErr = fmt.Errorf("put back the previous files (a copy is in %s): %w", Layout{Dir: filepath.Dir(j.path)}.Previous(), err)
 		}
 	}
 	old, err := inspect(ctx, eng, j.Old)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/paxsetup/paxsetup/internal/answers"
@@ -17,13 +16,6 @@ import (
 	"github.com/paxsetup/paxsetup/internal/secretenv"
 	"github.com/paxsetup/paxsetup/internal/templates"
 )
-
-// Config is the folder mounted at /etc/spectropaxconfig in the setups that
-// give the registry a config file.
-func (l Layout) Config() string { return filepath.Join(l.Dir, "config") }
-
-// ConfigFile is the registry config paxsetup writes there.
-func (l Layout) ConfigFile() string { return filepath.Join(l.Config(), templates.ConfigFileName) }
 
 // S3Keys are the S3 access key pair. They reach only the 0600 config file.
 type S3Keys struct {
@@ -168,7 +160,7 @@ func containerConfigFor(l Layout, a config.Answers) (containerConfig, error) {
 	cc.Files = []string{l.Htpasswd()}
 	if r.TLS == templates.TLSCertificate {
 		cc.Mounts = append(cc.Mounts, dockerctl.Mount{Source: l.Certs(), Target: templates.ContainerCertsDir, ReadOnly: true})
-		cc.Files = append(cc.Files, filepath.Join(l.Certs(), "tls.crt"), filepath.Join(l.Certs(), "tls.key"))
+		cc.Files = append(cc.Files, l.CertFiles().TLSCert(), l.CertFiles().TLSKey())
 	}
 	// /data holds the packs (filesystem storage) and the ACME cache; it is
 	// mounted with any storage, so switching storage never hides it.

@@ -11,12 +11,6 @@ import (
 	"github.com/paxsetup/paxsetup/internal/fsutil"
 )
 
-// PreviousDir keeps a copy of the live files while a run replaces them, in
-// the setup folder: if the run fails, or dies, before its new registry
-// answers, the files are put back as they were, so the previous registry
-// serves with its own users and certificate again.
-const PreviousDir = ".previous"
-
 // liveNames are the files and folders of a setup that a run rewrites and the
 // registry reads (data/ is the registry's, and never touched).
 var liveNames = []string{"auth", "certs", "config", CredentialsFile, config.FileName, "PALETTE.txt"}
@@ -32,7 +26,7 @@ type previous struct {
 // modes and owners. It returns nil when there is nothing live to keep (a
 // first run).
 func keepPrevious(dir string) (*previous, error) {
-	p := &previous{dir: dir, root: filepath.Join(dir, PreviousDir), files: map[string]bool{}}
+	p := &previous{dir: dir, root: Layout{Dir: dir}.Previous(), files: map[string]bool{}}
 	if err := os.RemoveAll(p.root); err != nil {
 		return nil, fmt.Errorf("clear %s: %w", p.root, err)
 	}
@@ -53,7 +47,7 @@ func keepPrevious(dir string) (*previous, error) {
 
 // loadPrevious finds the copy an interrupted run left, or nil.
 func loadPrevious(dir string) (*previous, error) {
-	p := &previous{dir: dir, root: filepath.Join(dir, PreviousDir), files: map[string]bool{}}
+	p := &previous{dir: dir, root: Layout{Dir: dir}.Previous(), files: map[string]bool{}}
 	err := filepath.WalkDir(p.root, func(path string, d fs.DirEntry, err error) error {
 		if errors.Is(err, fs.ErrNotExist) && path == p.root {
 			return fs.SkipAll

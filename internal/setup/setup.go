@@ -107,21 +107,6 @@ type Result struct {
 	Plan *Plan
 }
 
-// Layout names the files of a setup.
-type Layout struct{ Dir string }
-
-// Auth is the folder mounted at /auth.
-func (l Layout) Auth() string { return filepath.Join(l.Dir, "auth") }
-
-// Htpasswd is the bcrypt user file the registry reads.
-func (l Layout) Htpasswd() string { return filepath.Join(l.Auth(), "htpasswd-basic") }
-
-// Certs is the folder mounted at /certs.
-func (l Layout) Certs() string { return filepath.Join(l.Dir, "certs") }
-
-// Data is the pack storage mounted at /data; paxsetup never deletes it.
-func (l Layout) Data() string { return filepath.Join(l.Dir, "data") }
-
 // Run carries out an init run.
 func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 	if opts.Now == nil {
@@ -180,7 +165,7 @@ func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 	}
 	fail := func(err error) (*Result, error) {
 		if rerr := prev.restore(); rerr != nil {
-			return res, fmt.Errorf("%w; and putting the previous files back failed: %v (they are in %s)", err, rerr, filepath.Join(opts.Dir, PreviousDir))
+			return res, fmt.Errorf("%w; and putting the previous files back failed: %v (they are in %s)", err, rerr, l.Previous())
 		}
 		return res, err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -60,7 +59,7 @@ func VerifyOptions(dir string, a config.Answers) (verify.Options, error) {
 	case a.Mode == config.ModeHTTP:
 		return v, nil
 	}
-	caFile := filepath.Join(dir, "certs", "ca.crt")
+	caFile := Layout{Dir: dir}.CertFiles().CACert()
 	pool, err := certgen.LoadCertPool(caFile)
 	if err != nil {
 		return verify.Options{}, fmt.Errorf("load the setup's CA: %w", err)
@@ -128,15 +127,15 @@ func PaletteFor(dir string, a config.Answers, generated map[string]string) templ
 		HostPort:      HostPort(a),
 		AdminUser:     a.AdminUser,
 		ReaderUser:    a.ReaderUser,
-		ChainFile:     filepath.Join(dir, "certs", "chain.pem"),
-		CAFile:        filepath.Join(dir, "certs", "ca.crt"),
+		ChainFile:     Layout{Dir: dir}.CertFiles().Chain(),
+		CAFile:        Layout{Dir: dir}.CertFiles().CACert(),
 		ClientCertDir: ClientCertDir(dir),
 		PrivateACMECA: a.Mode == config.ModeLetsEncrypt && a.CAFile != "",
 	}
 	_, p.AdminInCredentials = LoadCredentials(dir, a.AdminUser)
 	_, p.ReaderInCredentials = LoadCredentials(dir, a.ReaderUser)
 	if p.AdminInCredentials || p.ReaderInCredentials || len(generated) > 0 {
-		p.CredentialsFile = filepath.Join(dir, CredentialsFile)
+		p.CredentialsFile = Layout{Dir: dir}.Credentials()
 	}
 	p.GeneratedPassword = generated
 	return p

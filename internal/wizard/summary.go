@@ -3,13 +3,13 @@ package wizard
 import (
 	"fmt"
 	"net"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/config"
+	"github.com/paxsetup/paxsetup/internal/layout"
 )
 
 // SummaryWidth is the width the summary is wrapped to: it must read on an
@@ -55,7 +55,7 @@ func Summary(dir string, res Result, hostIPs []string, width int) string {
 	case config.ModeHTTP:
 		line("TLS", "none: plain HTTP, for labs")
 	}
-	storage := filepath.Join(dir, "data") + " (kept across restarts, never deleted)"
+	storage := layout.Layout{Dir: dir}.Data() + " (kept across restarts, never deleted)"
 	switch a.Storage {
 	case "inmemory":
 		storage = "in memory: every pack is lost when the container restarts"

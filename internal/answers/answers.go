@@ -111,6 +111,11 @@ func overlay(dst *config.Answers, src config.Answers, use func(flag string, zero
 	}
 }
 
+// CertSANs are the extra names the server certificate of a setup with
+// answers a must cover: the --san names and, since clients on the site reach
+// the registry by IP when DNS lacks its name, this host's own addresses.
+func CertSANs(a config.Answers, hostIPs []string) []string { return Union(a.SANs, hostIPs) }
+
 // Union returns a followed by the values of b not in a, without duplicates.
 func Union(a, b []string) []string {
 	seen := map[string]bool{}

@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/url"
 	"path/filepath"
+	"strconv"
 
 	"go.yaml.in/yaml/v3"
 
@@ -172,3 +175,16 @@ func Save(dir string, a Answers) error {
 	header := []byte("# paxsetup answers: `paxsetup init --yes --dir " + dir + "` replays them. No secrets here.\n")
 	return fsutil.WriteFileAtomic(Path(dir), append(header, data...), 0o644)
 }
+
+// Endpoint is the registry's URL as Palette is given it: https://host:port
+// (http in http mode).
+func (a Answers) Endpoint() string {
+	scheme := "https"
+	if a.Mode == ModeHTTP {
+		scheme = "http"
+	}
+	return (&url.URL{Scheme: scheme, Host: a.HostPort()}).String()
+}
+
+// HostPort is the registry's address as the spectro CLI and docker want it.
+func (a Answers) HostPort() string { return net.JoinHostPort(a.Host, strconv.Itoa(a.Port)) }

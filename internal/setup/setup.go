@@ -382,7 +382,7 @@ func keepCert(l Layout, opts Options) (bool, error) {
 		return false, nil
 	}
 	a := opts.Answers
-	if err := certgen.CheckLeaf(l.Certs(), a.Host, answers.Union(a.SANs, opts.HostIPs), opts.Now()); err != nil {
+	if err := certgen.CheckLeaf(l.Certs(), a.Host, answers.CertSANs(a, opts.HostIPs), opts.Now()); err != nil {
 		return false, &answers.FlagError{Flag: "force", Err: fmt.Errorf("%w: %v; re-run with --force to issue a new certificate from the same CA", ErrCertMismatch, err)}
 	}
 	return true, nil
@@ -392,7 +392,7 @@ func keepCert(l Layout, opts Options) (bool, error) {
 // otherwise issues one, reusing the CA so clients that trust it keep working.
 func ensureCerts(ctx context.Context, l Layout, opts Options) error {
 	a := opts.Answers
-	sans := answers.Union(a.SANs, opts.HostIPs)
+	sans := answers.CertSANs(a, opts.HostIPs)
 	if keep, err := keepCert(l, opts); keep || err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -17,18 +16,10 @@ import (
 
 // Endpoint is the registry's URL as Palette wants it: https, or http in
 // the plain-HTTP lab mode.
-func Endpoint(a config.Answers) string {
-	scheme := "https"
-	if a.Mode == config.ModeHTTP {
-		scheme = "http"
-	}
-	return (&url.URL{Scheme: scheme, Host: HostPort(a)}).String()
-}
+func Endpoint(a config.Answers) string { return a.Endpoint() }
 
 // HostPort is the registry's address as the spectro CLI and docker want it.
-func HostPort(a config.Answers) string {
-	return net.JoinHostPort(a.Host, strconv.Itoa(a.Port))
-}
+func HostPort(a config.Answers) string { return a.HostPort() }
 
 // VerifyOptions are the checks of the setup in dir, made from this host: they
 // dial the local port but present and check the registry's name, so they see

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"slices"
 	"text/template"
+
+	"github.com/paxsetup/paxsetup/internal/dockerctl"
 )
 
 // Paths inside the registry container. The vendor's documented `docker run`
@@ -17,7 +19,7 @@ const (
 	ContainerAuthDir  = "/auth"
 	ContainerCertsDir = "/certs"
 	ContainerDataDir  = "/data"
-	ContainerPort     = 5000
+	ContainerPort     = dockerctl.DefaultContainerPort
 	HtpasswdPath      = ContainerAuthDir + "/htpasswd-basic"
 	// StorageRoot is the image's default filesystem root, under the /data mount
 	// so that packs survive a container's replacement.

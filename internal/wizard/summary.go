@@ -2,8 +2,6 @@ package wizard
 
 import (
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -30,16 +28,12 @@ func Summary(dir string, res Result, hostIPs []string, width int) string {
 	line := func(label, format string, args ...any) {
 		b.WriteString(WrapIndented(label, summaryIndent, fmt.Sprintf(format, args...), width))
 	}
-	scheme := "https"
-	if a.Mode == config.ModeHTTP {
-		scheme = "http"
-	}
-	line("Registry", "%s://%s (%s mode)", scheme, net.JoinHostPort(a.Host, strconv.Itoa(a.Port)), a.Mode)
+	line("Registry", "%s (%s mode)", a.Endpoint(), a.Mode)
 	line("Logins", "%s %s; %s, for Palette, %s. The registry gives every login the same rights.",
 		a.AdminUser, passwordPlan(res.AdminPassword, res), a.ReaderUser, passwordPlan(res.ReaderPassword, res))
 	switch a.Mode {
 	case config.ModeSelfSigned:
-		names := answers.Union(append([]string{a.Host}, a.SANs...), hostIPs)
+		names := append([]string{a.Host}, answers.CertSANs(a, hostIPs)...)
 		cert := "a new CA and server certificate"
 		switch {
 		case res.RenewCert || res.Force && res.Rerun:

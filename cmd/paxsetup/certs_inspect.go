@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -55,8 +54,8 @@ read; 2 invalid flags.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
-			if opts.Output != "text" && opts.Output != "json" {
-				return &answers.FlagError{Flag: "output", Err: fmt.Errorf("%q: use text or json", opts.Output)}
+			if err := checkOutput(opts.Output); err != nil {
+				return err
 			}
 			for _, h := range opts.Hosts {
 				if err := certgen.ValidateSAN(h); err != nil {
@@ -73,7 +72,7 @@ read; 2 invalid flags.`,
 	fl.StringArrayVar(&opts.Hosts, "host", nil, "a name or IP clients use, which the certificate must cover; repeatable")
 	fl.StringVar(&opts.KeyFile, "key", "", "the private key served with the certificate, which must match it")
 	fl.StringVar(&opts.CAFile, "ca-file", "", "PEM file of the CAs clients trust, which the chain must reach")
-	fl.StringVar(&opts.Output, "output", "text", "text or json")
+	addOutputFlag(fl, &opts.Output)
 	return cmd
 }
 
@@ -116,14 +115,8 @@ func runCertsInspect(ctx context.Context, opts *CertsInspectOptions) error {
 		rep.Certificates = append(rep.Certificates, certgen.Describe(c, lo.Now))
 	}
 
-	if opts.Output == "json" {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else {
-		printInspect(opts.IO.Out, rep)
+	if err := writeOutput(opts.IO.Out, opts.Output, rep, func() { printInspect(opts.IO.Out, rep) }); err != nil {
+		return err
 	}
 	if !rep.OK {
 		return errCheckFailed

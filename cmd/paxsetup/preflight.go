@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -88,8 +87,8 @@ Exit codes: 0 no check failed (warnings allowed); 3 a check failed;
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir = g.Dir
 			opts.Changed = cmd.Flags().Changed
-			if opts.Output != "text" && opts.Output != "json" {
-				return flagError("output", fmt.Errorf("%q: use text or json", opts.Output))
+			if err := checkOutput(opts.Output); err != nil {
+				return err
 			}
 			if opts.Changed("mode") && !slices.Contains(modes, opts.Mode) {
 				return flagError("mode", fmt.Errorf("%q: use one of %s", opts.Mode, strings.Join(modes, ", ")))
@@ -115,7 +114,7 @@ Exit codes: 0 no check failed (warnings allowed); 3 a check failed;
 	fl.StringVar(&opts.CertFile, "cert-file", "", "your server certificate and its chain, PEM (custom mode)")
 	fl.StringVar(&opts.KeyFile, "key-file", "", "the certificate's private key, PEM (custom mode)")
 	fl.StringVar(&opts.CAFile, "ca-file", "", "the CA that issued your certificate, PEM (custom mode)")
-	fl.StringVar(&opts.Output, "output", "text", "text or json")
+	addOutputFlag(fl, &opts.Output)
 	return cmd
 }
 
@@ -140,14 +139,8 @@ func runPreflight(ctx context.Context, opts *PreflightOptions) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if opts.Output == "json" {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else {
-		printPreflight(opts.IO, popts, rep)
+	if err := writeOutput(opts.IO.Out, opts.Output, rep, func() { printPreflight(opts.IO, popts, rep) }); err != nil {
+		return err
 	}
 	if !rep.OK() {
 		return errCheckFailed

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -52,8 +51,8 @@ container; 1 status could not be read.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir = g.Dir
-			if opts.Output != "text" && opts.Output != "json" {
-				return flagError("output", fmt.Errorf("%q: use text or json", opts.Output))
+			if err := checkOutput(opts.Output); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -62,7 +61,7 @@ container; 1 status could not be read.`,
 		},
 	}
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 3*time.Second, "how long to wait for /health")
-	cmd.Flags().StringVar(&opts.Output, "output", "text", "text or json")
+	addOutputFlag(cmd.Flags(), &opts.Output)
 	return cmd
 }
 
@@ -126,14 +125,8 @@ func runStatus(ctx context.Context, opts *StatusOptions) error {
 			st.Interrupted = true
 		}
 	}
-	if opts.Output == "json" {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(st); err != nil {
-			return err
-		}
-	} else {
-		printStatus(opts.IO.Out, st)
+	if err := writeOutput(opts.IO.Out, opts.Output, st, func() { printStatus(opts.IO.Out, st) }); err != nil {
+		return err
 	}
 	if !st.Running || (st.Health != nil && !st.Health.OK) {
 		return errCheckFailed

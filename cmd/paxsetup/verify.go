@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -88,8 +87,8 @@ Exit codes: 0 no check failed (warnings allowed); 3 a check failed;
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir = g.Dir
-			if opts.Output != "text" && opts.Output != "json" {
-				return flagError("output", fmt.Errorf("%q: use text or json", opts.Output))
+			if err := checkOutput(opts.Output); err != nil {
+				return err
 			}
 			if err := answers.CheckURLUserinfo(opts.Endpoint); err != nil {
 				return flagError("endpoint", fmt.Errorf("%w: give the user with --user and the password with --password-file or PAXSETUP_PASSWORD", err))
@@ -109,7 +108,7 @@ Exit codes: 0 no check failed (warnings allowed); 3 a check failed;
 	fl.StringVar(&opts.ReaderPasswordFile, "reader-password-file", "", "file holding the second user's password (or env PAXSETUP_READER_PASSWORD)")
 	fl.BoolVar(&opts.Insecure, "insecure", false, "do not verify the certificate (like Palette's Insecure Skip TLS Verify)")
 	fl.DurationVar(&opts.Timeout, "timeout", verify.DefaultTimeout, "how long to wait for the registry to answer")
-	fl.StringVar(&opts.Output, "output", "text", "text or json")
+	addOutputFlag(fl, &opts.Output)
 	return cmd
 }
 
@@ -125,14 +124,8 @@ func runVerify(ctx context.Context, opts *VerifyOptions) error {
 	if !rep.OK() && opts.Endpoint == "" {
 		rep.Checks = append(rep.Checks, verifyACMEChecks(ctx, opts)...)
 	}
-	if opts.Output == "json" {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else {
-		printReport(opts.IO, rep)
+	if err := writeOutput(opts.IO.Out, opts.Output, rep, func() { printReport(opts.IO, rep) }); err != nil {
+		return err
 	}
 	if !rep.OK() {
 		return errCheckFailed

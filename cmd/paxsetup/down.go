@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/setup"
+	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
 // DownOptions are the inputs of `paxsetup down`.
@@ -83,12 +82,12 @@ func runDown(ctx context.Context, opts *DownOptions) error {
 		return err
 	}
 	data := setup.Layout{Dir: opts.Dir}.Data()
-	in := bufio.NewReader(opts.IO.In)
-	interactive := opts.IO.Interactive()
+	interactive := opts.IO.Interactive() || opts.Factory.Prompter != nil
+	p := opts.Factory.prompter(ctx, false)
 	// Every question is asked, and every flag rule checked, before anything
 	// is stopped: a refusal changes nothing.
 	if opts.DeleteData {
-		if err := confirmDeleteData(opts, in, interactive, data); err != nil {
+		if err := confirmDeleteData(opts, p, interactive, data); err != nil {
 			return err
 		}
 	}
@@ -112,12 +111,12 @@ func runDown(ctx context.Context, opts *DownOptions) error {
 		for i, c := range ctrs {
 			names[i] = c.Name
 		}
-		fmt.Fprintf(out, "Stop and remove %s? Palette cannot reach its packs until `paxsetup init` starts the registry again. [y/N] ", strings.Join(names, ", "))
-		answer, err := readLine(in)
+		yes, err := p.Confirm("Stop and remove "+strings.Join(names, ", ")+"?",
+			"Palette cannot reach its packs until `paxsetup init` starts the registry again.", false)
 		if err != nil {
 			return err
 		}
-		if a := strings.ToLower(answer); a != "y" && a != "yes" {
+		if !yes {
 			return errNotConfirmed
 		}
 	}
@@ -157,7 +156,7 @@ func runDown(ctx context.Context, opts *DownOptions) error {
 // confirmDeleteData makes the operator repeat the setup's path: on a
 // terminal by typing it, without one through --confirm-delete-data. A
 // mistyped or forgotten path deletes nothing.
-func confirmDeleteData(opts *DownOptions, in *bufio.Reader, interactive bool, data string) error {
+func confirmDeleteData(opts *DownOptions, p wizard.Prompter, interactive bool, data string) error {
 	if opts.ConfirmDeleteData != "" {
 		given, err := filepath.Abs(opts.ConfirmDeleteData)
 		if err != nil || filepath.Clean(given) != filepath.Clean(opts.Dir) {
@@ -168,22 +167,14 @@ func confirmDeleteData(opts *DownOptions, in *bufio.Reader, interactive bool, da
 	if !interactive {
 		return flagError("confirm-delete-data", fmt.Errorf("--delete-data without a terminal needs --confirm-delete-data=%s (the setup's folder), so that no script deletes packs by accident", opts.Dir))
 	}
-	fmt.Fprintf(opts.IO.Out, "This deletes %s: every pack the registry holds, for good.\nType the setup's folder path (%s) to confirm: ", data, opts.Dir)
-	typed, err := readLine(in)
+	typed, err := p.Input("Type the setup's folder path ("+opts.Dir+") to confirm",
+		"This deletes "+data+": every pack the registry holds, for good.", "", nil)
 	if err != nil {
 		return err
 	}
+	typed = strings.TrimSpace(typed)
 	if filepath.Clean(typed) != filepath.Clean(opts.Dir) || typed == "" {
 		return errNotConfirmed
 	}
 	return nil
-}
-
-// readLine reads one answer; the end of input is no answer.
-func readLine(in *bufio.Reader) (string, error) {
-	line, err := in.ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return "", err
-	}
-	return strings.TrimSpace(line), nil
 }

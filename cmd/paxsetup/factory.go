@@ -34,6 +34,15 @@ type Factory struct {
 	Getenv   func(string) string
 }
 
+// prompter is what asks the operator: the Factory's Prompter (a test's), or
+// huh on the terminal.
+func (f *Factory) prompter(ctx context.Context, accessible bool) wizard.Prompter {
+	if f.Prompter != nil {
+		return f.Prompter
+	}
+	return &wizard.HuhPrompter{In: f.IO.In, Out: f.IO.Out, Accessible: accessible || wizard.AccessibleFromEnv(f.Getenv), Context: ctx}
+}
+
 // DefaultFactory wires the real terminal, engine and clock.
 func DefaultFactory() *Factory {
 	return &Factory{

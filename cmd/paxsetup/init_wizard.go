@@ -47,10 +47,7 @@ func accessible(opts *InitOptions) bool {
 // askInteractive asks what no flag answered, shows the plan and asks to go on.
 func askInteractive(ctx context.Context, opts *InitOptions, eng dockerctl.API, a config.Answers, rerun bool,
 	admin, reader answers.Password, hostIPs []string) (wizard.Result, error) {
-	p := opts.Factory.Prompter
-	if p == nil {
-		p = &wizard.HuhPrompter{In: opts.IO.In, Out: opts.IO.Out, Accessible: accessible(opts), Context: ctx}
-	}
+	p := opts.Factory.prompter(ctx, opts.Accessible)
 	var existing *wizard.Existing
 	if rerun && opts.ConfigFile == "" {
 		existing = describeSetup(ctx, eng, opts.Dir, a, opts.Factory.Now())

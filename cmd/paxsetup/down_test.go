@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/paxsetup/paxsetup/internal/config"
+	"github.com/paxsetup/paxsetup/internal/dockerctl"
+	"github.com/paxsetup/paxsetup/internal/setup"
+	"github.com/paxsetup/paxsetup/internal/wizard"
+)
+
+// answeringPrompter answers down's questions as a test says, and records
+// them.
+type answeringPrompter struct {
+	wizard.Prompter
+	confirm bool
+	typed   string
+	asked   []string
+}
+
+func (p *answeringPrompter) Confirm(title, _ string, _ bool) (bool, error) {
+	p.asked = append(p.asked, title)
+	return p.confirm, nil
+}
+
+func (p *answeringPrompter) Input(title, _, _ string, _ func(string) error) (string, error) {
+	p.asked = append(p.asked, title)
+	return p.typed, nil
+}
+
+// downEngine holds the setup's one container and records what down does.
+type downEngine struct {
+	dockerctl.API
+	c     dockerctl.Container
+	calls []string
+}
+
+func (d *downEngine) FindByLabel(context.Context, string, string) ([]dockerctl.Container, error) {
+	return []dockerctl.Container{d.c}, nil
+}
+func (d *downEngine) Stop(_ context.Context, id string, _ time.Duration) error {
+	d.calls = append(d.calls, "stop "+id)
+	return nil
+}
+func (d *downEngine) Remove(_ context.Context, id string) error {
+	d.calls = append(d.calls, "remove "+id)
+	return nil
+}
+func (d *downEngine) Close() error { return nil }
+
+// TestDownAsksThroughThePrompter: down's two questions (stop the registry?
+// and, with --delete-data, the folder path typed back) come from the
+// Factory's Prompter; a No or a wrong path changes nothing, the right
+// answers stop, remove and delete.
+func TestDownAsksThroughThePrompter(t *testing.T) {
+	tests := []struct {
+		name       string
+		deleteData bool
+		confirm    bool
+		typed      func(dir string) string
+		wantErr    error
+		wantCalls  []string
+		wantData   bool
+	}{
+		{"no to stopping", false, false, nil, errNotConfirmed, nil, true},
+		{"yes to stopping", false, true, nil, nil, []string{"stop c1", "remove c1"}, true},
+		{"wrong path typed", true, true, func(string) string { return "/somewhere/else" }, errNotConfirmed, nil, true},
+		{"nothing typed", true, true, func(string) string { return "" }, errNotConfirmed, nil, true},
+		{"path typed back", true, true, func(dir string) string { return dir + "/" }, nil, []string{"stop c1", "remove c1"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			a := config.Defaults()
+			a.Host, a.Name = "registry.example.com", "reg"
+			if err := config.Save(dir, a); err != nil {
+				t.Fatal(err)
+			}
+			data := setup.Layout{Dir: dir}.Data()
+			if err := os.MkdirAll(filepath.Join(data, "pack"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			p := &answeringPrompter{confirm: tt.confirm}
+			if tt.typed != nil {
+				p.typed = tt.typed(dir)
+			}
+			eng := &downEngine{c: dockerctl.Container{ID: "c1", Name: "reg", Running: true,
+				Labels: map[string]string{dockerctl.LabelManaged: "true", dockerctl.LabelDir: dir}}}
+			f, _, _ := newTestFactory(nil)
+			f.Prompter = p
+			f.Docker = func(context.Context) (dockerctl.API, error) { return eng, nil }
+			err := runDown(context.Background(), &DownOptions{IO: f.IO, Factory: f, Dir: dir, DeleteData: tt.deleteData, Timeout: time.Second})
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if !slices.Equal(eng.calls, tt.wantCalls) {
+				t.Errorf("engine calls %q, want %q", eng.calls, tt.wantCalls)
+			}
+			if _, err := os.Stat(data); (err == nil) != tt.wantData {
+				t.Errorf("data/ exists: %v, want %v", err == nil, tt.wantData)
+			}
+			if len(p.asked) == 0 {
+				t.Error("down asked nothing")
+			}
+		})
+	}
+}

@@ -235,3 +235,31 @@ type publishingNothing struct{ *lifeEngine }
 func (publishingNothing) ContainersPublishing(context.Context, int) ([]dockerctl.Container, error) {
 	return nil, nil
 }
+
+// TestPaletteForSharedRegistry: the several-nodes text is for packs in S3
+// served with a certificate or plain HTTP, never for Let's Encrypt (each
+// node would order its own), and a joined node is named with its port.
+func TestPaletteForSharedRegistry(t *testing.T) {
+	a := nodeAnswers(8443)
+	p := PaletteFor("/srv/node", a, nil)
+	if p.SharedEndpoint != "https://"+sharedHost || p.Node != "node2.example.com (container reg, port 8443)" ||
+		p.Origin != "node1.example.com" || p.Exported != "2026-06-01 12:00 UTC" {
+		t.Errorf("palette = %+v", p)
+	}
+	a.Node = nil
+	if p := PaletteFor("/srv/first", a, nil); p.Node != "" || p.SharedEndpoint == "" {
+		t.Errorf("the first node: %+v", p)
+	}
+	a.Mode, a.Email = config.ModeLetsEncrypt, "ops@example.com"
+	if p := PaletteFor("/srv/first", a, nil); p.SharedEndpoint != "" {
+		t.Errorf("letsencrypt: %+v", p)
+	}
+	a.Mode, a.Host = config.ModeHTTP, "fd00::5"
+	if p := PaletteFor("/srv/first", a, nil); p.SharedEndpoint != "http://[fd00::5]" {
+		t.Errorf("http on IPv6: %q", p.SharedEndpoint)
+	}
+	a.Storage, a.S3 = "filesystem", nil
+	if p := PaletteFor("/srv/first", a, nil); p.SharedEndpoint != "" {
+		t.Errorf("filesystem storage: %+v", p)
+	}
+}

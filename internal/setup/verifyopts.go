@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/paxsetup/paxsetup/internal/answers"
@@ -18,11 +19,14 @@ import (
 // Endpoint is the registry's URL as Palette wants it: https, or http in
 // the plain-HTTP lab mode.
 func Endpoint(a config.Answers) string {
-	scheme := "https"
+	return (&url.URL{Scheme: scheme(a), Host: HostPort(a)}).String()
+}
+
+func scheme(a config.Answers) string {
 	if a.Mode == config.ModeHTTP {
-		scheme = "http"
+		return "http"
 	}
-	return (&url.URL{Scheme: scheme, Host: HostPort(a)}).String()
+	return "https"
 }
 
 // HostPort is the registry's address as the spectro CLI and docker want it.
@@ -138,5 +142,18 @@ func PaletteFor(dir string, a config.Answers, generated map[string]string) templ
 		p.CredentialsFile = Layout{Dir: dir}.Credentials()
 	}
 	p.GeneratedPassword = generated
+	// A letsencrypt registry is no shared one: each node would order its
+	// own certificate (paxsetup export refuses it).
+	if a.Storage == templates.StorageS3 && a.Mode != config.ModeLetsEncrypt {
+		host := a.Host
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		p.SharedEndpoint = (&url.URL{Scheme: scheme(a), Host: host}).String()
+	}
+	if n := a.Node; n != nil {
+		p.Node = fmt.Sprintf("%s (container %s, port %d)", n.Host, a.Name, a.Port)
+		p.Origin, p.Exported = n.Origin, n.Exported.UTC().Format("2006-01-02 15:04 MST")
+	}
 	return p
 }

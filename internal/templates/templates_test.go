@@ -88,6 +88,7 @@ func TestPaletteSeveralNodes(t *testing.T) {
 		ChainFile:      "/srv/pax/certs/chain.pem",
 		CAFile:         "/srv/pax/certs/ca.crt",
 		SharedEndpoint: "https://registry.example.com",
+		DirArg:         " --dir '/srv/pax setup'",
 	}
 	out, err := p.Render()
 	if err != nil {
@@ -96,7 +97,7 @@ func TestPaletteSeveralNodes(t *testing.T) {
 	for _, want := range []string{
 		"Palette's endpoint is then\n  https://registry.example.com, on the load balancer's port,\n",
 		"The certificate must also name the balancer and each node:\ngive them with --san at the first node's init.",
-		"Add a node: paxsetup export here, then paxsetup init --join on it.\n",
+		"Add a node: paxsetup export --dir '/srv/pax setup' --out FILE here,\nthen paxsetup init --join FILE on the node.\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

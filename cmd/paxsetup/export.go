@@ -194,7 +194,11 @@ func printExported(opts *ExportOptions, out string, pass passphrase, a config.An
 	w := opts.IO.Out
 	green := color.New(color.FgGreen, color.Bold).SprintFunc()
 	fmt.Fprintf(w, "%s %s (mode 0600), encrypted with the passphrase from %s.\nIt holds:\n", green("Wrote"), out, pass.source)
-	fmt.Fprintf(w, "  the answers: %s, mode %s, storage s3 (bucket %s)\n", setup.Endpoint(a), a.Mode, a.S3.Bucket)
+	bucket := ""
+	if a.S3 != nil {
+		bucket = " (bucket " + a.S3.Bucket + ")"
+	}
+	fmt.Fprintf(w, "  the answers: %s, mode %s, storage s3%s\n", setup.Endpoint(a), a.Mode, bucket)
 	names := make([]string, 0, len(b.Files))
 	for n := range b.Files {
 		names = append(names, n)
@@ -217,7 +221,7 @@ func printExported(opts *ExportOptions, out string, pass passphrase, a config.An
 	if b.Secrets.S3AccessKey != "" {
 		fmt.Fprintln(w, "  the S3 access keys")
 	} else {
-		fmt.Fprintln(w, "  no S3 keys: the registry uses the host's own AWS credentials, such as an instance role; give every node that access")
+		fmt.Fprintln(w, "  no S3 keys: the registry uses its host's own AWS credentials, such as an\n  instance role; give every node that access")
 	}
 	fmt.Fprintln(w, "  the registry's http secret")
 	switch {

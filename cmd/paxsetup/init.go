@@ -73,9 +73,16 @@ PAXSETUP_READER_PASSWORD; otherwise paxsetup generates them, saves them in
 
 Re-running is safe: existing certificates and passwords are reused (unless
 --force), data/ is never deleted, and a running registry is replaced only
-once the new one answers.`,
+once the new one answers.
+
+With --join FILE, init sets this host up as another node of a registry whose
+packs are in S3, from the bundle paxsetup export wrote: the same certificate,
+users and secrets, with only --dir, --port, --name, --bind, --network, --image,
+--pull, --image-archive and --log-level of its own. It asks nothing but the
+bundle's passphrase.`,
 		Example: `  paxsetup init --yes --host registry.example.com --san 10.0.0.5
-  paxsetup init --yes --dir /srv/pax --port 8443 --admin-password-file /run/secrets/admin`,
+  paxsetup init --yes --dir /srv/pax --port 8443 --admin-password-file /run/secrets/admin
+  paxsetup init --join registry.bundle --passphrase-file bundle.pass`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir = g.Dir

@@ -114,9 +114,10 @@ func runExport(ctx context.Context, opts *ExportOptions) error {
 	if err := exportable(opts.Dir, a); err != nil {
 		return err
 	}
-	for _, name := range []string{setup.JournalFile, setup.PreviousDir} {
-		if fsutil.Exists(filepath.Join(opts.Dir, name)) {
-			return fmt.Errorf("a run in %s did not finish (%s is there): run paxsetup init --yes%s to finish it, then export", opts.Dir, name, dirArg(f, opts.Dir))
+	l := setup.Layout{Dir: opts.Dir}
+	for _, p := range []string{l.Journal(), l.Previous()} {
+		if fsutil.Exists(p) {
+			return fmt.Errorf("a run in %s did not finish (%s is there): run paxsetup init --yes%s to finish it, then export", opts.Dir, p, dirArg(f, opts.Dir))
 		}
 	}
 	files, err := setup.ReadShared(opts.Dir, a)
@@ -228,7 +229,7 @@ func printExported(opts *ExportOptions, out string, pass passphrase, a config.An
 	case a.Node != nil:
 		fmt.Fprintf(w, "This node was joined from a bundle exported on %s: the certificate is renewed there.\n", a.Node.Origin)
 	case a.Mode == config.ModeSelfSigned:
-		fmt.Fprintf(w, "Not the CA key (%s): renew the certificate on this host, then export again.\n", filepath.Join(setup.Layout{Dir: opts.Dir}.Certs(), "ca.key"))
+		fmt.Fprintf(w, "Not the CA key (%s): renew the certificate on this host, then export again.\n", setup.Layout{Dir: opts.Dir}.CertFiles().CAKey())
 	}
 	fmt.Fprintf(w, "\nOn the other host, copy the bundle there and run:\n  paxsetup init --join %s --passphrase-file FILE\n", templates.ShellQuote(filepath.Base(out)))
 	fmt.Fprintf(w, "with FILE holding the passphrase (or set %s,\nor type it when asked). On this same host, give the node its own --dir,\n--port and --name.\n", EnvBundlePassphrase)

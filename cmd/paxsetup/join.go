@@ -85,7 +85,7 @@ func runJoin(ctx context.Context, opts *InitOptions) error {
 	if ok && saved.Node == nil {
 		return &answers.FlagError{Flag: "dir", Err: fmt.Errorf("%s holds a registry set up there, not a node joined from a bundle: joining would replace its users and certificate; give this node its own --dir", opts.Dir)}
 	}
-	if caKey := filepath.Join(setup.Layout{Dir: opts.Dir}.Certs(), "ca.key"); fsutil.Exists(caKey) {
+	if caKey := (setup.Layout{Dir: opts.Dir}).CertFiles().CAKey(); fsutil.Exists(caKey) {
 		return &answers.FlagError{Flag: "dir", Err: fmt.Errorf("%s is a CA key, which a node does not have: this folder holds another registry's certificates; give this node its own --dir", caKey)}
 	}
 	var node *config.Answers

@@ -204,7 +204,7 @@ func installNode(l Layout, opts Options) error {
 		return err
 	}
 	if _, ok := opts.Install[CredentialsFile]; !ok {
-		if err := os.Remove(filepath.Join(l.Dir, CredentialsFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := os.Remove(l.Credentials()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}

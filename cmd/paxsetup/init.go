@@ -40,9 +40,15 @@ type InitOptions struct {
 	Accessible bool
 	// ConfigFile replays an answers file instead of <dir>/paxsetup.yaml.
 	ConfigFile string
-	// Flags holds the flag values; Changed says which the operator gave.
+	// Flags holds the flag values; Changed says which the operator gave,
+	// and Given lists them.
 	Flags   config.Answers
 	Changed func(string) bool
+	Given   []string
+	// Join is a bundle written by paxsetup export: this host becomes a node
+	// of the registry it describes. PassphraseFile holds its passphrase.
+	Join           string
+	PassphraseFile string
 }
 
 // NewCmdInit sets up the registry. runF replaces the run in flag tests.
@@ -67,13 +73,30 @@ PAXSETUP_READER_PASSWORD; otherwise paxsetup generates them, saves them in
 
 Re-running is safe: existing certificates and passwords are reused (unless
 --force), data/ is never deleted, and a running registry is replaced only
-once the new one answers.`,
+once the new one answers.
+
+With --join FILE, init sets this host up as another node of a registry whose
+packs are in S3, from the bundle paxsetup export wrote: the same certificate,
+users and secrets, with only --dir, --port, --name, --bind, --network, --image,
+--pull, --image-archive and --log-level of its own. It asks nothing but the
+bundle's passphrase.`,
 		Example: `  paxsetup init --yes --host registry.example.com --san 10.0.0.5
-  paxsetup init --yes --dir /srv/pax --port 8443 --admin-password-file /run/secrets/admin`,
+  paxsetup init --yes --dir /srv/pax --port 8443 --admin-password-file /run/secrets/admin
+  paxsetup init --join registry.bundle --passphrase-file bundle.pass`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir = g.Dir
 			opts.Changed = cmd.Flags().Changed
+			opts.Given = nil
+			cmd.Flags().Visit(func(fl *pflag.Flag) { opts.Given = append(opts.Given, fl.Name) })
+			if opts.PassphraseFile != "" && opts.Join == "" {
+				return flagError("passphrase-file", errors.New("opens the bundle of --join: give --join FILE with it"))
+			}
+			if opts.Join != "" {
+				if err := refuseSharedFlags(opts.Given, "with --join"); err != nil {
+					return err
+				}
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -101,11 +124,17 @@ once the new one answers.`,
 	addModeFlags(fl, opts)
 	decimalIntVar(fl, &opts.Flags.Days, "days", d.Days, "server certificate validity in days")
 	fl.BoolVar(&opts.Force, "force", false, "replace existing certificates and generated passwords")
+	fl.StringVar(&opts.Join, "join", "", "set this host up as another node of a registry with S3 storage, from the bundle `paxsetup export` wrote there (with --passphrase-file); only --dir, --port, --name, --bind, --network, --image, --pull, --image-archive and --log-level may differ")
+	fl.StringVar(&opts.PassphraseFile, "passphrase-file", "", "file holding the --join bundle's passphrase (or env "+EnvBundlePassphrase+"; else asked on the terminal)")
 	fl.DurationVar(&opts.Timeout, "timeout", 60*time.Second, "how long to wait for the registry to answer")
 	return cmd
 }
 
 func runInit(ctx context.Context, opts *InitOptions) error {
+	if opts.Join != "" {
+		// A node asks nothing but the bundle's passphrase.
+		return runJoin(ctx, opts)
+	}
 	f := opts.Factory
 	interactive := !opts.Yes
 	if interactive && !opts.IO.Interactive() {
@@ -122,6 +151,14 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 	saved, ok, err := loadAnswers(opts)
 	if err != nil {
 		return err
+	}
+	if ok && saved.Node != nil {
+		// A node keeps what it shares with the registry it joined; the
+		// wizard would offer to change it.
+		if err := refuseSharedFlags(opts.Given, "on this node (joined from the bundle exported on "+saved.Node.Origin+")"); err != nil {
+			return err
+		}
+		interactive = false
 	}
 	src := answers.Sources{Flags: opts.Flags, Changed: opts.Changed}
 	if ok {
@@ -192,6 +229,13 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 	if err != nil {
 		return err
 	}
+	return reportInit(opts, a, res)
+}
+
+// reportInit prints what a run did: its plan, for a dry run, or the ready
+// registry and what to enter in Palette, which PALETTE.txt keeps.
+func reportInit(opts *InitOptions, a config.Answers, res *setup.Result) error {
+	f, out := opts.Factory, opts.IO.Out
 	if res.Plan != nil {
 		return printPlan(opts, a, res)
 	}

@@ -106,6 +106,7 @@ Exit codes: 0 success; 1 failure; 2 invalid flags or input; 3 a check failed
 		NewCmdDown(f, g, nil),
 		NewCmdUpgrade(f, g, nil),
 		NewCmdUsers(f, g, nil),
+		NewCmdExport(f, g, nil),
 	)
 	groupsRefuseArgs(root)
 	argsAreUsage(root)

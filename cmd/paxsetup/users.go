@@ -19,6 +19,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
 	"github.com/paxsetup/paxsetup/internal/setup"
+	"github.com/paxsetup/paxsetup/internal/templates"
 	"github.com/paxsetup/paxsetup/internal/verify"
 )
 
@@ -231,14 +232,27 @@ func runUsers(ctx context.Context, opts *UsersOptions) error {
 			user, map[bool]string{true: "admin", false: "second (reader)"}[user == saved.AdminUser])
 	}
 
-	if reg == nil {
-		return nil
+	if reg != nil {
+		if opts.Action != "remove" {
+			reg.reread = reg.probe(ctx, probeUser, probePassword)
+		}
+		if err := reg.apply(ctx, opts.Action != "remove", probeUser, probePassword); err != nil {
+			return err
+		}
 	}
-	if opts.Action != "remove" {
-		reg.reread = reg.probe(ctx, probeUser, probePassword)
+	if haveSetup && saved.Storage == templates.StorageS3 {
+		fmt.Fprint(out, nodesNote)
 	}
-	return reg.apply(ctx, opts.Action != "remove", probeUser, probePassword)
+	return nil
 }
+
+// nodesNote is said after a change of users in a setup whose packs are in
+// S3, which other nodes may serve: the users are a file of each node's.
+const nodesNote = `note the packs are in S3, but each node of this registry keeps its own copy
+of the users (auth/htpasswd-basic): if other nodes serve it (paxsetup init
+--join), make the same change on each of them, or run paxsetup export here
+and paxsetup init --join with the new bundle on each.
+`
 
 // readNewPassword takes the password from --password-file, stdin, or a
 // terminal prompt typed twice, and applies the password policy.

@@ -280,3 +280,31 @@ func TestUsersEditsApacheFile(t *testing.T) {
 		t.Error("bob's old password still verifies")
 	}
 }
+
+// TestUsersOnASharedRegistry: with the packs in S3, a change of users ends
+// by saying that each node keeps its own copy of them; with the packs in
+// data/ there are no other nodes to speak of.
+func TestUsersOnASharedRegistry(t *testing.T) {
+	s := newSharedSetup(t)
+	fsSetup := savedSetup(t)
+	pw := writeSecret(t, s.work, "carol.pw", "carol-password-0123")
+	const note = "note the packs are in S3, but each node of this registry keeps its own copy\nof the users (auth/htpasswd-basic): if other nodes serve it (paxsetup init\n--join), make the same change on each of them, or run paxsetup export here\nand paxsetup init --join with the new bundle on each.\n"
+	for _, tt := range []struct {
+		dir  string
+		args []string
+		note bool
+	}{
+		{s.dir, []string{"users", "add", "carol", "--password-file", pw}, true},
+		{s.dir, []string{"users", "passwd", "carol", "--password-file", pw}, true},
+		{s.dir, []string{"users", "remove", "carol"}, true},
+		{fsSetup, []string{"users", "add", "carol", "--password-file", pw}, false},
+	} {
+		code, out, errb, _ := nodeRun(t, nil, append(tt.args, "--dir", tt.dir)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", tt.args, code, out, errb)
+		}
+		if strings.HasSuffix(out, note) != tt.note || strings.Contains(out, "each node") != tt.note {
+			t.Errorf("%v in %s: the note is there: %v, want %v:\n%s", tt.args, tt.dir, strings.HasSuffix(out, note), tt.note, out)
+		}
+	}
+}

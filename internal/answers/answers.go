@@ -62,6 +62,8 @@ func Merge(s Sources) config.Answers {
 	if s.Saved != nil {
 		// A value missing from the file keeps its default.
 		overlay(&a, *s.Saved, func(_ string, zero bool) bool { return !zero })
+		// No flag sets it: a node stays one until it is joined afresh.
+		a.Node = s.Saved.Node
 	}
 	// A flag given on the command line wins even when it is empty or zero:
 	// `--port 0` must be refused, not quietly replaced.
@@ -402,6 +404,11 @@ func validateModes(a config.Answers) error {
 			}
 		}
 	case config.ModeCustom:
+		// A joined node serves the certificate its bundle installed; the
+		// operator's files stay on the host that exported it.
+		if a.Node != nil {
+			break
+		}
 		for _, c := range certFlags {
 			p := c.get(a)
 			if p == "" {

@@ -46,6 +46,15 @@ func TestMergeOrder(t *testing.T) {
 			},
 		},
 		{
+			name: "a joined node stays one",
+			src:  Sources{Changed: changed("port"), Flags: config.Answers{Port: 9443}, Saved: &config.Answers{Host: "saved.example.com", Node: &config.Node{Host: "node2.example.com"}}},
+			check: func(t *testing.T, a config.Answers) {
+				if a.Node == nil || a.Node.Host != "node2.example.com" || a.Port != 9443 {
+					t.Errorf("got node %+v port %d", a.Node, a.Port)
+				}
+			},
+		},
+		{
 			name: "flags beat saved answers, even zero",
 			src: Sources{
 				Flags:   config.Answers{Host: "flag.example.com", Port: 0, Image: "ignored:1", SANs: []string{"flag.san"}},

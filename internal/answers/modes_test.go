@@ -56,6 +56,7 @@ func TestValidateModes(t *testing.T) {
 		{"network with a bad name", func(a *config.Answers) { a.Network = "-x" }, "network", "Docker network name"},
 		{"the default bridge", func(a *config.Answers) { a.Network = "bridge" }, "network", "docker network create"},
 		{"custom", func(a *config.Answers) { a.Mode, a.CertFile, a.KeyFile, a.CAFile = config.ModeCustom, file, file, file }, "", ""},
+		{"custom on a joined node, without the operator's files", func(a *config.Answers) { a.Mode, a.Node = config.ModeCustom, &config.Node{Host: "node2"} }, "", ""},
 		{"custom without CA", func(a *config.Answers) { a.Mode, a.CertFile, a.KeyFile = config.ModeCustom, file, file }, "ca-file", "--ca-file"},
 		{"custom with a folder", func(a *config.Answers) { a.Mode, a.CertFile, a.KeyFile, a.CAFile = config.ModeCustom, file, dir, file }, "key-file", "not a file"},
 		{"http", func(a *config.Answers) { a.Mode = config.ModeHTTP }, "", ""},

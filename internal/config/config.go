@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -93,6 +94,23 @@ type Answers struct {
 	S3      *S3Config `yaml:"s3,omitempty"`
 
 	Days int `yaml:"days"`
+
+	// Node is set on a node set up from another node's bundle (`init
+	// --join`): its certificate, users and secrets are the shared
+	// registry's, and a run keeps them as the bundle gave them.
+	Node *Node `yaml:"node,omitempty"`
+}
+
+// Node says where a joined node's shared files came from. It holds no
+// secret: those are in the 0600 files the bundle installed.
+type Node struct {
+	// Host is this node's own name, as this machine gave it at the join.
+	Host string `yaml:"host"`
+	// Origin is the host the bundle was exported on, and Exported when.
+	Origin   string    `yaml:"origin"`
+	Exported time.Time `yaml:"exported"`
+	// Joined is when this node last installed a bundle.
+	Joined time.Time `yaml:"joined"`
 }
 
 // S3Config is S3 (or MinIO) pack storage. The access keys are secrets and
@@ -144,14 +162,20 @@ func LoadFile(path string) (Answers, error) {
 	if err != nil {
 		return Answers{}, err
 	}
+	return Parse(data, path)
+}
+
+// Parse reads answers in the format of paxsetup.yaml from data; name says
+// where they came from, in errors.
+func Parse(data []byte, name string) (Answers, error) {
 	var a Answers
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&a); err != nil {
-		return Answers{}, fmt.Errorf("read %s: %w (fix the file or remove it to start from defaults)", path, err)
+		return Answers{}, fmt.Errorf("read %s: %w (fix the file or remove it to start from defaults)", name, err)
 	}
 	if a.Version > Version {
-		return Answers{}, fmt.Errorf("read %s: format version %d is newer than this paxsetup understands (%d): upgrade paxsetup", path, a.Version, Version)
+		return Answers{}, fmt.Errorf("read %s: format version %d is newer than this paxsetup understands (%d): upgrade paxsetup", name, a.Version, Version)
 	}
 	return a, nil
 }
@@ -165,12 +189,22 @@ func LoadIfExists(dir string) (a Answers, ok bool, err error) {
 	return a, err == nil, err
 }
 
-// Save writes the answers to dir atomically, mode 0644: they hold no secret.
-func Save(dir string, a Answers) error {
+// Marshal encodes the answers in the format of paxsetup.yaml, which Parse
+// reads.
+func Marshal(a Answers) ([]byte, error) {
 	a.Version = Version
 	data, err := yaml.Marshal(a)
 	if err != nil {
-		return fmt.Errorf("encode answers: %w", err)
+		return nil, fmt.Errorf("encode answers: %w", err)
+	}
+	return data, nil
+}
+
+// Save writes the answers to dir atomically, mode 0644: they hold no secret.
+func Save(dir string, a Answers) error {
+	data, err := Marshal(a)
+	if err != nil {
+		return err
 	}
 	header := []byte("# paxsetup answers: `paxsetup init --yes --dir " + dir + "` replays them. No secrets here.\n")
 	return fsutil.WriteFileAtomic(Path(dir), append(header, data...), 0o644)
@@ -179,11 +213,16 @@ func Save(dir string, a Answers) error {
 // Endpoint is the registry's URL as Palette is given it: https://host:port
 // (http in http mode).
 func (a Answers) Endpoint() string {
-	scheme := "https"
+	return (&url.URL{Scheme: a.Scheme(), Host: a.HostPort()}).String()
+}
+
+// Scheme is how clients speak to the registry: https, or http in the
+// plain-HTTP lab mode.
+func (a Answers) Scheme() string {
 	if a.Mode == ModeHTTP {
-		scheme = "http"
+		return "http"
 	}
-	return (&url.URL{Scheme: scheme, Host: a.HostPort()}).String()
+	return "https"
 }
 
 // HostPort is the registry's address as the spectro CLI and docker want it.

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSaveLoadRoundTrip(t *testing.T) {
@@ -14,6 +15,8 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	want.SANs = []string{"10.0.0.5", "registry", "weird: value # with\nnewline"}
 	want.Port = 18443
 	want.AdminPasswordFile = "/secrets/admin pw"
+	want.Node = &Node{Host: "node2.example.com", Origin: "node1.example.com",
+		Exported: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC), Joined: time.Date(2026, 5, 2, 11, 30, 0, 0, time.UTC)}
 	if err := Save(dir, want); err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,9 @@ func (e *env) modeChecks(ctx context.Context) []Check {
 	case config.ModeLetsEncrypt:
 		return e.letsEncryptChecks(ctx)
 	case config.ModeCustom:
+		if e.opts.Joined {
+			return nil
+		}
 		return e.customChecks()
 	case config.ModeHTTP:
 		return []Check{{Name: CheckPlainHTTPMode, Status: Warn,

@@ -67,6 +67,10 @@ type Options struct {
 	// CertFile, KeyFile and CAFile are the operator's own certificate
 	// (custom mode).
 	CertFile, KeyFile, CAFile string
+	// Joined is a node set up from another node's bundle: its certificate
+	// is the shared registry's, installed from the bundle and checked
+	// there, so no operator's file is linted.
+	Joined bool
 }
 
 // FromAnswers are the options that check the setup in dir with answers a,
@@ -76,6 +80,7 @@ func FromAnswers(dir string, a config.Answers) Options {
 		Mode: a.Mode, Host: a.Host, SANs: a.SANs, Email: a.Email, ACMEDirectory: a.ACMEDirectory,
 		Port: a.Port, Bind: a.Bind, Dir: dir, Storage: a.Storage, S3: s3FromAnswers(a),
 		CertFile: a.CertFile, KeyFile: a.KeyFile, CAFile: a.CAFile,
+		Joined: a.Node != nil,
 	}
 }
 

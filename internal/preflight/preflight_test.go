@@ -467,6 +467,25 @@ func TestChecks(t *testing.T) {
 	}
 }
 
+// TestJoinedCustomNodeLintsNoFile: a node joined from a bundle in custom
+// mode has no --cert-file of its own (the bundle installs the shared
+// certificate), so preflight does not fail for the missing files.
+func TestJoinedCustomNodeLintsNoFile(t *testing.T) {
+	d, _, opts := healthy(t)
+	opts.Mode = config.ModeCustom
+	if c, ok := Run(context.Background(), d, opts).Find(CheckCertificate); !ok || c.Status != Fail {
+		t.Fatalf("a standalone custom setup without files: %+v, want a failed certificate check", c)
+	}
+	opts.Joined = true
+	rep := Run(context.Background(), d, opts)
+	if c, ok := rep.Find(CheckCertificate); ok {
+		t.Errorf("a joined node's certificate check: %+v", c)
+	}
+	if !rep.OK() {
+		t.Errorf("failed: %+v", rep.Failed())
+	}
+}
+
 func enforcing(p string) ([]byte, error) {
 	if p == selinuxEnforce {
 		return []byte("1\n"), nil

@@ -17,10 +17,12 @@ const (
 	Password    = "PAXSETUP_PASSWORD"
 	S3AccessKey = "PAXSETUP_S3_ACCESS_KEY"
 	S3SecretKey = "PAXSETUP_S3_SECRET_KEY"
+	// BundlePassphrase opens (init --join) or seals (export) a node bundle.
+	BundlePassphrase = "PAXSETUP_BUNDLE_PASSPHRASE"
 )
 
 // Names are every variable above.
-var Names = []string{AdminPassword, ReaderPassword, Password, S3AccessKey, S3SecretKey}
+var Names = []string{AdminPassword, ReaderPassword, Password, S3AccessKey, S3SecretKey, BundlePassphrase}
 
 // Environ is this process's environment without the secret variables: what
 // a child process (firewall-cmd, ufw, a credential helper, chroot) gets. A

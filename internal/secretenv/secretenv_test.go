@@ -9,13 +9,13 @@ import (
 
 func TestWithout(t *testing.T) {
 	env := []string{"PATH=/usr/bin", AdminPassword + "=a", ReaderPassword + "=r", Password + "=p",
-		S3AccessKey + "=k", S3SecretKey + "=s", "PAXSETUP_DIR=/srv/pax", "HOME=/root", "X=" + AdminPassword}
+		S3AccessKey + "=k", S3SecretKey + "=s", BundlePassphrase + "=b", "PAXSETUP_DIR=/srv/pax", "HOME=/root", "X=" + AdminPassword}
 	got := Without(env)
 	want := []string{"PATH=/usr/bin", "PAXSETUP_DIR=/srv/pax", "HOME=/root", "X=" + AdminPassword}
 	if !slices.Equal(got, want) {
 		t.Errorf("Without = %q, want %q", got, want)
 	}
-	if len(env) != 9 {
+	if len(env) != 10 {
 		t.Error("Without changed its argument")
 	}
 }

@@ -138,7 +138,10 @@ func writeModeFiles(ctx context.Context, l Layout, opts Options) error {
 	var err error
 	switch opts.Answers.Mode {
 	case config.ModeCustom:
-		err = step(opts.Out, "your certificate in certs/", func() error { return installCustomCerts(l, opts) })
+		// A joined node's certificate is the one its bundle installed.
+		if opts.Answers.Node == nil {
+			err = step(opts.Out, "your certificate in certs/", func() error { return installCustomCerts(l, opts) })
+		}
 	case config.ModeSelfSigned:
 		err = step(opts.Out, "certificates in certs/", func() error { return ensureCerts(ctx, l, opts) })
 	case config.ModeLetsEncrypt:

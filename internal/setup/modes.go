@@ -97,7 +97,9 @@ func registryFor(l Layout, opts Options) (templates.Registry, error) {
 		return r, err
 	}
 	keys := opts.S3Keys
-	if keys == (S3Keys{}) {
+	// A joining node takes the bundle's keys, or none when the registry
+	// uses the hosts' own AWS credentials.
+	if keys == (S3Keys{}) && opts.Install == nil {
 		keys = saved.S3Keys
 	}
 	r.Storage.S3.AccessKey, r.Storage.S3.SecretKey = keys.AccessKey, keys.SecretKey

@@ -89,6 +89,11 @@ type Options struct {
 	// HTTPSecret is the http secret to use with S3 storage (a node set up
 	// from another's bundle); empty keeps the setup's own, or makes one.
 	HTTPSecret string
+	// Install are the shared files of a node joining from a bundle (see
+	// SharedFiles), by path in the setup folder: the run writes them in
+	// place of the users and certificates it would make, after the checks
+	// and inside the run's transaction, like every other file.
+	Install map[string][]byte
 	// Upgrade moves the registry to what the image reference names now,
 	// even when paxsetup.yaml records another image ID, and loads
 	// --image-archive even when the image is present.
@@ -229,6 +234,9 @@ func writeFiles(ctx context.Context, l Layout, opts Options) (generated map[stri
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("create %s: %w", d, err)
 		}
+	}
+	if opts.Install != nil {
+		return nil, step(opts.Out, "the shared registry's users, certificate and secrets from the bundle", func() error { return installNode(l, opts) })
 	}
 	if err := step(opts.Out, "users in auth/htpasswd-basic", func() error {
 		generated, err = writeUsers(l, opts)
@@ -374,6 +382,9 @@ func writeUsers(l Layout, opts Options) (map[string]string, error) {
 // to replace it. It writes nothing, so a run calls it before its first write:
 // a refused run must leave every file as it was.
 func keepCert(l Layout, opts Options) (bool, error) {
+	if opts.Answers.Node != nil {
+		return keepNodeCert(l, opts)
+	}
 	if opts.Answers.Mode != config.ModeSelfSigned || opts.Force || opts.RenewCert {
 		return false, nil
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/paxsetup/paxsetup/internal/answers"
@@ -129,5 +131,18 @@ func PaletteFor(dir string, a config.Answers, generated map[string]string) templ
 		p.CredentialsFile = Layout{Dir: dir}.Credentials()
 	}
 	p.GeneratedPassword = generated
+	// A letsencrypt registry is no shared one: each node would order its
+	// own certificate (paxsetup export refuses it).
+	if a.Storage == templates.StorageS3 && a.Mode != config.ModeLetsEncrypt {
+		host := a.Host
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		p.SharedEndpoint = (&url.URL{Scheme: a.Scheme(), Host: host}).String()
+	}
+	if n := a.Node; n != nil {
+		p.Node = fmt.Sprintf("%s (container %s, port %d)", n.Host, a.Name, a.Port)
+		p.Origin, p.Exported = n.Origin, n.Exported.UTC().Format("2006-01-02 15:04 MST")
+	}
 	return p
 }

@@ -82,6 +82,14 @@ type Palette struct {
 	// ReaderInCredentials: the second user's password is in CredentialsFile.
 	ReaderInCredentials bool
 	GeneratedPassword   map[string]string
+	// SharedEndpoint is set when the packs are in S3, where several nodes
+	// can serve them behind a load balancer: the endpoint without a port,
+	// the name on the certificate every node serves.
+	SharedEndpoint string
+	// Node says which node this is, when it joined from a bundle (its
+	// name, container and port), Origin the host that exported the bundle
+	// and Exported when.
+	Node, Origin, Exported string
 }
 
 // Render returns the Palette instructions as text.

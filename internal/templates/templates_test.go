@@ -75,3 +75,52 @@ func TestPaletteRender(t *testing.T) {
 		t.Errorf("a private ACME CA's root must be uploaded:\n%s", out)
 	}
 }
+
+// TestPaletteSeveralNodes: packs in S3 can be served by several nodes; the
+// text says which endpoint Palette gets, what the certificate must name,
+// how a node is added, and, on a joined node, which node it is.
+func TestPaletteSeveralNodes(t *testing.T) {
+	p := Palette{
+		Endpoint:       "https://registry.example.com:8443",
+		HostPort:       "registry.example.com:8443",
+		AdminUser:      "admin",
+		ReaderUser:     "spectro",
+		ChainFile:      "/srv/pax/certs/chain.pem",
+		CAFile:         "/srv/pax/certs/ca.crt",
+		SharedEndpoint: "https://registry.example.com",
+		DirArg:         " --dir '/srv/pax setup'",
+	}
+	out, err := p.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Palette's endpoint is then\n  https://registry.example.com, on the load balancer's port,\n",
+		"The certificate must also name the balancer and each node:\ngive them with --san at the first node's init.",
+		"Add a node: paxsetup export --dir '/srv/pax setup' --out FILE here,\nthen paxsetup init --join FILE on the node.\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "This node") {
+		t.Errorf("the first node is no joined node:\n%s", out)
+	}
+
+	p.Node, p.Origin, p.Exported = "node2.example.com (container spectro-registry, port 8443)", "node1.example.com", "2026-05-01 10:00 UTC"
+	out, _ = p.Render()
+	if want := "This node: node2.example.com (container spectro-registry, port 8443),\njoined from the bundle exported on node1.example.com\nat 2026-05-01 10:00 UTC.\n"; !strings.HasSuffix(out, want) {
+		t.Errorf("output does not end with %q:\n%s", want, out)
+	}
+	for i, l := range strings.Split(out, "\n") {
+		if n := len([]rune(l)); n > 80 && !strings.Contains(l, "/srv/pax") {
+			t.Errorf("line %d is %d columns, more than a terminal's 80: %q", i, n, l)
+		}
+	}
+
+	p.TLS, p.SharedEndpoint = TLSNone, "http://registry.example.com"
+	out, _ = p.Render()
+	if strings.Contains(out, "--san") || !strings.Contains(out, "  http://registry.example.com, on the load balancer's port,") {
+		t.Errorf("plain HTTP has no certificate to name the nodes:\n%s", out)
+	}
+}

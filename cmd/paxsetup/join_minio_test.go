@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	ggcr "github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// TestJoinedNodeServesTheSameRegistry sets up a registry with S3 storage on
+// a real MinIO, exports it, and joins a second node from the bundle, as the
+// stand-in image on another port: the node serves the same certificate, its
+// users log in with the first node's passwords, an image pushed through the
+// first node pulls from the second with the same digests, and a blob upload
+// begun on one node is finished on the other (distribution signs the upload
+// state with http.secret, so that needs the shared secret). A user added on
+// the node alone goes when the node joins again from the bundle, and the
+// node serves on.
+func TestJoinedNodeServesTheSameRegistry(t *testing.T) {
+	start := time.Now()
+	cli := dockerClient(t)
+	img := standInImage(t)
+	netName := testNetwork(t, cli)
+	m := startMinIO(t, cli, netName)
+	m.CreateBucket(t, "packs")
+	work := t.TempDir()
+	adminFile, readerFile := writeSecret(t, work, "a", adminPW), writeSecret(t, work, "r", readerPW)
+	keys := writeSecret(t, work, "s3-keys", "aws_access_key_id="+m.AccessKey+"\naws_secret_access_key="+m.SecretKey)
+	passFile := writeSecret(t, work, "bundle.pass", bundlePass)
+
+	first, c1, p1 := filepath.Join(work, "first"), uniqueName(t), freePort(t)
+	removeContainer(t, cli, c1)
+	r := runBinary(t, nil, append(modesInitArgs(first, img, c1, p1, adminFile, readerFile),
+		"--network", netName, "--storage", "s3", "--s3-bucket", "packs", "--s3-regionendpoint", m.AddrURL,
+		"--s3-credentials-file", keys, "--san", "node1.registry.local", "--san", "node2.registry.local")...)
+	if r.code != 0 {
+		logs, _ := containerLogs(cli, c1)
+		t.Fatalf("init exited %d\n%s%s\nregistry log:\n%s", r.code, r.stdout, r.stderr, logs)
+	}
+	tr := clientTransport(t, filepath.Join(first, "certs", "ca.crt"))
+	ref1, err := name.ParseReference(e2eHost + ":" + strconv.Itoa(p1) + "/nodes/random:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed, err := random.Image(4096, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ggcr.Write(ref1, pushed, ggcr.WithAuth(authn.FromConfig(authn.AuthConfig{Username: "admin", Password: adminPW})),
+		ggcr.WithTransport(tr), ggcr.WithContext(t.Context())); err != nil {
+		t.Fatalf("push through the first node: %v", err)
+	}
+
+	bundleFile := filepath.Join(work, "registry.bundle")
+	if r := runBinary(t, nil, "export", "--dir", first, "--out", bundleFile, "--passphrase-file", passFile, "--no-color"); r.code != 0 {
+		t.Fatalf("export exited %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	node, c2, p2 := filepath.Join(work, "node"), uniqueName(t)+"-node", freePort(t)
+	removeContainer(t, cli, c2)
+	join := []string{"init", "--join", bundleFile, "--passphrase-file", passFile, "--dir", node, "--port", strconv.Itoa(p2),
+		"--name", c2, "--network", netName, "--image", img, "--pull", "never", "--no-color"}
+	joinStart := time.Now()
+	r = runBinary(t, nil, join...)
+	if r.code != 0 {
+		logs, _ := containerLogs(cli, c2)
+		t.Fatalf("join exited %d\n%s%s\nregistry log:\n%s", r.code, r.stdout, r.stderr, logs)
+	}
+	t.Logf("join took %s", time.Since(joinStart).Round(time.Millisecond))
+	if !strings.Contains(r.stdout, "This node: ") || !strings.Contains(r.stdout, "port "+strconv.Itoa(p2)) {
+		t.Errorf("the join's text does not say which node it is:\n%s", r.stdout)
+	}
+	for _, secret := range []string{bundlePass, m.SecretKey, adminPW, readerPW} {
+		if strings.Contains(r.stdout+r.stderr, secret) {
+			t.Errorf("the join printed the secret %q", secret)
+		}
+	}
+
+	if !bytes.Equal(servedCert(t, p1), servedCert(t, p2)) {
+		t.Error("the nodes serve different certificates")
+	}
+	ref2, err := name.ParseReference(e2eHost + ":" + strconv.Itoa(p2) + "/nodes/random:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ggcr.Image(ref2, ggcr.WithAuth(authn.FromConfig(authn.AuthConfig{Username: "spectro", Password: readerPW})),
+		ggcr.WithTransport(tr), ggcr.WithContext(t.Context()))
+	if err != nil {
+		t.Fatalf("pull from the joined node as spectro: %v", err)
+	}
+	if err := sameImage(got, pushed); err != nil {
+		t.Errorf("pull from the joined node: %v", err)
+	}
+	uploadAcross(t, tr, p1, p2)
+	if v := runBinary(t, nil, "verify", "--dir", node, "--no-color"); v.code != 0 {
+		t.Errorf("verify on the node exited %d:\n%s%s", v.code, v.stdout, v.stderr)
+	}
+
+	// The node's own user goes when it joins again: its files are the
+	// bundle's once more.
+	carol := writeSecret(t, work, "carol", "carol-password-0123")
+	if r := runBinary(t, nil, "users", "add", "carol", "--password-file", carol, "--dir", node, "--no-color"); r.code != 0 || !strings.Contains(r.stdout, "each node of this registry keeps its own copy") {
+		t.Fatalf("users add on the node exited %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	c := registryClient(t, filepath.Join(node, "certs", "ca.crt"), e2eHost, p2)
+	v2 := "https://" + e2eHost + "/v2/"
+	if got := status(t, c, v2, "carol", "carol-password-0123"); got != http.StatusOK {
+		t.Fatalf("carol on the node before the re-join: %d", got)
+	}
+	if r := runBinary(t, nil, join...); r.code != 0 {
+		logs, _ := containerLogs(cli, c2)
+		t.Fatalf("join again exited %d\n%s%s\nregistry log:\n%s", r.code, r.stdout, r.stderr, logs)
+	}
+	for _, f := range []string{"auth/htpasswd-basic", "certs/tls.crt", "certs/tls.key", "credentials"} {
+		a, _ := os.ReadFile(filepath.Join(first, f))
+		b, _ := os.ReadFile(filepath.Join(node, f))
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s on the node is not the first node's after the re-join", f)
+		}
+	}
+	if got := status(t, c, v2, "carol", "carol-password-0123"); got != http.StatusUnauthorized {
+		t.Errorf("carol on the node after the re-join: %d, want 401", got)
+	}
+	if got := status(t, c, v2, "admin", adminPW); got != http.StatusOK {
+		t.Errorf("admin on the node after the re-join: %d", got)
+	}
+	t.Logf("whole test %s", time.Since(start).Round(time.Millisecond))
+}
+
+// uploadAcross begins a blob upload on the registry at port from, finishes
+// it on the one at port to, and reads the blob back from the first.
+func uploadAcross(t *testing.T, tr http.RoundTripper, from, to int) {
+	t.Helper()
+	blob := []byte("a layer uploaded across two nodes " + time.Now().String())
+	sum := sha256.Sum256(blob)
+	digest := "sha256:" + hex.EncodeToString(sum[:])
+	base := func(port int) string { return "https://" + e2eHost + ":" + strconv.Itoa(port) }
+	do := func(method, u string, body []byte) *http.Response {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, u, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth("admin", adminPW)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/octet-stream")
+		}
+		resp, err := (&http.Client{Transport: tr, Timeout: 30 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, u, err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	resp := do(http.MethodPost, base(from)+"/v2/nodes/upload/blobs/uploads/", nil)
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusAccepted || err != nil || !strings.Contains(loc.RawQuery, "_state=") {
+		t.Fatalf("begin the upload on port %d: %d, Location %q (%v)", from, resp.StatusCode, resp.Header.Get("Location"), err)
+	}
+	q := loc.Query()
+	q.Set("digest", digest)
+	finish := base(to) + loc.Path + "?" + q.Encode()
+	if resp := do(http.MethodPut, finish, blob); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("finish on port %d the upload begun on port %d: %d, want 201 (both must sign the upload state with the same http.secret)", to, from, resp.StatusCode)
+	}
+	if resp := do(http.MethodGet, base(from)+"/v2/nodes/upload/blobs/"+digest, nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("the blob finished on port %d, read on port %d: %d", to, from, resp.StatusCode)
+	}
+}

@@ -25,9 +25,12 @@ import (
 // users log in with the first node's passwords, an image pushed through the
 // first node pulls from the second with the same digests, and a blob upload
 // begun on one node is finished on the other (distribution signs the upload
-// state with http.secret, so that needs the shared secret). A user added on
-// the node alone goes when the node joins again from the bundle, and the
-// node serves on.
+// state with http.secret, so that needs the shared secret: a registry on the
+// same bucket with a secret of its own refuses the same step). A user added
+// on the node alone goes when the node joins again from the bundle, and the
+// node serves on. With the first node down the node serves every pack, and
+// the first node, started again, serves again. Every client request goes
+// through the registries' published ports, from outside the test network.
 func TestJoinedNodeServesTheSameRegistry(t *testing.T) {
 	start := time.Now()
 	cli := dockerClient(t)
@@ -135,7 +138,84 @@ func TestJoinedNodeServesTheSameRegistry(t *testing.T) {
 	if got := status(t, c, v2, "admin", adminPW); got != http.StatusOK {
 		t.Errorf("admin on the node after the re-join: %d", got)
 	}
+
+	// A registry on the same bucket set up by a plain init has a secret of
+	// its own: the upload begun on the first node fails there.
+	other, c3, p3 := filepath.Join(work, "other"), uniqueName(t)+"-other", freePort(t)
+	removeContainer(t, cli, c3)
+	if r := runBinary(t, nil, append(modesInitArgs(other, img, c3, p3, adminFile, readerFile),
+		"--network", netName, "--storage", "s3", "--s3-bucket", "packs", "--s3-regionendpoint", m.AddrURL,
+		"--s3-credentials-file", keys)...); r.code != 0 {
+		t.Fatalf("init of a registry with its own secret exited %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	code := finishElsewhere(t, tr, clientTransport(t, filepath.Join(other, "certs", "ca.crt")), p1, p3)
+	if code/100 != 4 {
+		t.Errorf("an upload begun on the first node, finished on a registry with another http.secret: %d, want a 4xx refusal", code)
+	}
+	t.Logf("a registry with its own http.secret answered %d to the upload begun on the first node", code)
+	if r := runBinary(t, nil, "down", "--dir", other, "--yes"); r.code != 0 {
+		t.Errorf("down of the other registry exited %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// The first node goes: the node serves every pack on its own; the first
+	// comes back and serves again.
+	pull := func(port int) {
+		t.Helper()
+		ref, err := name.ParseReference(e2eHost + ":" + strconv.Itoa(port) + "/nodes/random:v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ggcr.Image(ref, ggcr.WithAuth(authn.FromConfig(authn.AuthConfig{Username: "spectro", Password: readerPW})),
+			ggcr.WithTransport(tr), ggcr.WithContext(t.Context()))
+		if err != nil {
+			t.Fatalf("pull from port %d: %v", port, err)
+		}
+		if err := sameImage(got, pushed); err != nil {
+			t.Errorf("pull from port %d: %v", port, err)
+		}
+	}
+	if r := runBinary(t, nil, "down", "--dir", first, "--yes"); r.code != 0 {
+		t.Fatalf("down of the first node exited %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	pull(p2)
+	uploadAcross(t, tr, p2, p2)
+	if r := runBinary(t, nil, "init", "--yes", "--dir", first, "--no-color"); r.code != 0 {
+		t.Fatalf("the first node's init again exited %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	pull(p1)
+	uploadAcross(t, tr, p1, p2)
 	t.Logf("whole test %s", time.Since(start).Round(time.Millisecond))
+}
+
+// finishElsewhere begins a blob upload on the registry at port from and
+// finishes it on the one at port to, each reached with its own transport,
+// and returns the status of the finishing PUT.
+func finishElsewhere(t *testing.T, trFrom, trTo http.RoundTripper, from, to int) int {
+	t.Helper()
+	blob := []byte("a layer for another registry " + time.Now().String())
+	sum := sha256.Sum256(blob)
+	do := func(tr http.RoundTripper, method, u string, body []byte) *http.Response {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, u, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth("admin", adminPW)
+		resp, err := (&http.Client{Transport: tr, Timeout: 30 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, u, err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	resp := do(trFrom, http.MethodPost, "https://"+e2eHost+":"+strconv.Itoa(from)+"/v2/nodes/upload/blobs/uploads/", nil)
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusAccepted || err != nil {
+		t.Fatalf("begin the upload on port %d: %d (%v)", from, resp.StatusCode, err)
+	}
+	q := loc.Query()
+	q.Set("digest", "sha256:"+hex.EncodeToString(sum[:]))
+	return do(trTo, http.MethodPut, "https://"+e2eHost+":"+strconv.Itoa(to)+loc.Path+"?"+q.Encode(), blob).StatusCode
 }
 
 // uploadAcross begins a blob upload on the registry at port from, finishes

@@ -77,7 +77,7 @@ func runDown(ctx context.Context, opts *DownOptions) error {
 		return err
 	}
 	defer lock.Release()
-	a, err := loadSetup(opts.Dir)
+	a, err := setup.Load(opts.Dir)
 	if err != nil {
 		return err
 	}

@@ -244,7 +244,7 @@ func reportInit(opts *InitOptions, a config.Answers, res *setup.Result) error {
 	if err != nil {
 		return err
 	}
-	if err := savePaletteText(opts.Dir, res.Palette); err != nil {
+	if err := setup.SavePalette(opts.Dir, res.Palette); err != nil {
 		return err
 	}
 	green := color.New(color.FgGreen, color.Bold).SprintFunc()

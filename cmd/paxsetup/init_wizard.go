@@ -14,10 +14,8 @@ import (
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
-	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
 	"github.com/paxsetup/paxsetup/internal/setup"
-	"github.com/paxsetup/paxsetup/internal/templates"
 	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
@@ -124,15 +122,4 @@ func describeSetup(ctx context.Context, eng dockerctl.API, dir string, a config.
 		e.Users = f.Users()
 	}
 	return e
-}
-
-// savePaletteText keeps the final instructions next to the setup, pointing
-// to the credentials file rather than holding any password.
-func savePaletteText(dir string, p templates.Palette) error {
-	p.GeneratedPassword = nil
-	text, err := p.Render()
-	if err != nil {
-		return err
-	}
-	return fsutil.WriteFileAtomic(setup.Layout{Dir: dir}.Palette(), []byte(text), 0o644)
 }

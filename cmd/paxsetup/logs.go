@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
+	"github.com/paxsetup/paxsetup/internal/setup"
 )
 
 // LogsOptions are the inputs of `paxsetup logs`.
@@ -62,7 +63,7 @@ cannot fill the disk; older lines are gone.`,
 }
 
 func runLogs(ctx context.Context, opts *LogsOptions) error {
-	a, err := loadSetup(opts.Dir)
+	a, err := setup.Load(opts.Dir)
 	if err != nil {
 		return err
 	}

@@ -106,7 +106,7 @@ type CertState struct {
 }
 
 func runStatus(ctx context.Context, opts *StatusOptions) error {
-	a, err := loadSetup(opts.Dir)
+	a, err := setup.Load(opts.Dir)
 	if err != nil {
 		return err
 	}
@@ -132,19 +132,6 @@ func runStatus(ctx context.Context, opts *StatusOptions) error {
 		return errCheckFailed
 	}
 	return nil
-}
-
-// loadSetup reads the answers of the setup in dir; a folder without one is a
-// --dir mistake, said as such.
-func loadSetup(dir string) (config.Answers, error) {
-	a, ok, err := config.LoadIfExists(dir)
-	if err != nil {
-		return a, err
-	}
-	if !ok {
-		return a, flagError("dir", fmt.Errorf("no setup in %s (no %s): pass the --dir given to paxsetup init, or run paxsetup init", dir, config.FileName))
-	}
-	return a, nil
 }
 
 // findRegistry returns the setup's containers, found by their labels rather

@@ -74,7 +74,7 @@ func runUpgrade(ctx context.Context, opts *UpgradeOptions) error {
 		return err
 	}
 	defer lock.Release()
-	saved, err := loadSetup(opts.Dir)
+	saved, err := setup.Load(opts.Dir)
 	if err != nil {
 		return err
 	}

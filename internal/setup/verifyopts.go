@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/paxsetup/paxsetup/internal/answers"
@@ -110,39 +108,4 @@ func checkReader(ctx context.Context, opts Options, vopts verify.Options, genera
 		return fmt.Errorf("%w: %s", ErrVerifyFailed, describeFailures(rep))
 	}
 	return nil
-}
-
-// PaletteFor is what the operator enters in Palette for the setup in dir.
-func PaletteFor(dir string, a config.Answers, generated map[string]string) templates.Palette {
-	p := templates.Palette{
-		TLS:           templates.FromAnswers(a).TLS,
-		Endpoint:      Endpoint(a),
-		HostPort:      HostPort(a),
-		AdminUser:     a.AdminUser,
-		ReaderUser:    a.ReaderUser,
-		ChainFile:     Layout{Dir: dir}.CertFiles().Chain(),
-		CAFile:        Layout{Dir: dir}.CertFiles().CACert(),
-		ClientCertDir: ClientCertDir(dir),
-		PrivateACMECA: a.Mode == config.ModeLetsEncrypt && a.CAFile != "",
-	}
-	_, p.AdminInCredentials = LoadCredentials(dir, a.AdminUser)
-	_, p.ReaderInCredentials = LoadCredentials(dir, a.ReaderUser)
-	if p.AdminInCredentials || p.ReaderInCredentials || len(generated) > 0 {
-		p.CredentialsFile = Layout{Dir: dir}.Credentials()
-	}
-	p.GeneratedPassword = generated
-	// A letsencrypt registry is no shared one: each node would order its
-	// own certificate (paxsetup export refuses it).
-	if a.Storage == templates.StorageS3 && a.Mode != config.ModeLetsEncrypt {
-		host := a.Host
-		if strings.Contains(host, ":") {
-			host = "[" + host + "]"
-		}
-		p.SharedEndpoint = (&url.URL{Scheme: a.Scheme(), Host: host}).String()
-	}
-	if n := a.Node; n != nil {
-		p.Node = fmt.Sprintf("%s (container %s, port %d)", n.Host, a.Name, a.Port)
-		p.Origin, p.Exported = n.Origin, n.Exported.UTC().Format("2006-01-02 15:04 MST")
-	}
-	return p
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -14,13 +13,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/paxsetup/paxsetup/internal/answers"
-	"github.com/paxsetup/paxsetup/internal/config"
-	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
 	"github.com/paxsetup/paxsetup/internal/setup"
-	"github.com/paxsetup/paxsetup/internal/templates"
-	"github.com/paxsetup/paxsetup/internal/verify"
 )
 
 // UsersOptions are the inputs of `paxsetup users`.
@@ -120,139 +115,37 @@ func runUsers(ctx context.Context, opts *UsersOptions) error {
 		}
 		defer lock.Release()
 	}
-	l := setup.Layout{Dir: opts.Dir}
-	path := l.Htpasswd()
-	f, err := htpasswd.Load(path)
-	missing := errors.Is(err, fs.ErrNotExist)
-	switch {
-	case missing && (opts.Action == "add" || opts.Action == "list"):
-		f = &htpasswd.File{}
-	case err != nil:
-		return err
-	}
-	saved, haveSetup, err := config.LoadIfExists(opts.Dir)
+	users, err := setup.LoadUsers(opts.Dir, opts.Action == "add" || opts.Action == "list")
 	if err != nil {
 		return err
 	}
 	out := opts.IO.Out
-
 	if opts.Action == "list" {
-		if missing {
-			fmt.Fprintf(out, "No users: %s does not exist. Run paxsetup init, or paxsetup users add NAME.\n", path)
+		if users.Missing() {
+			fmt.Fprintf(out, "No users: %s does not exist. Run paxsetup init, or paxsetup users add NAME.\n", setup.Layout{Dir: opts.Dir}.Htpasswd())
 			return nil
 		}
-		for _, u := range f.Users() {
+		for _, u := range users.List() {
 			note := ""
-			if haveSetup && u == saved.AdminUser {
-				note = ", the setup's admin user"
-			} else if haveSetup && u == saved.ReaderUser {
-				note = ", the setup's second login (for Palette and other readers; same rights as every user)"
+			if u.Role != "" {
+				note = ", " + u.Role
 			}
-			cost, _ := f.Cost(u)
-			fmt.Fprintf(out, "%s\t(bcrypt cost %d%s)\n", u, cost, note)
+			fmt.Fprintf(out, "%s\t(bcrypt cost %d%s)\n", u.Name, u.Cost, note)
 		}
 		return nil
 	}
-
-	user := opts.User
-	var newPassword string
-	switch opts.Action {
-	case "add":
-		if err := htpasswd.ValidateUser(user); err != nil {
-			return &usageError{err: fmt.Errorf("NAME: %w", err)}
-		}
-		if f.Has(user) {
-			return &usageError{err: fmt.Errorf("user %q is already in %s: set its password with paxsetup users passwd %s", user, path, user)}
-		}
-	case "passwd", "remove":
-		if !f.Has(user) {
-			return &usageError{err: fmt.Errorf("no user %q in %s (it has: %s)", user, path, strings.Join(f.Users(), ", "))}
-		}
+	if err := users.Check(opts.Action, opts.User); err != nil {
+		return &usageError{err: err}
 	}
+	ch := setup.UserChange{Action: opts.Action, User: opts.User, Cost: opts.BcryptCost, Timeout: opts.Timeout}
 	if opts.Action == "add" || opts.Action == "passwd" {
-		if newPassword, err = readNewPassword(opts, user); err != nil {
+		if ch.Password, err = readNewPassword(opts, opts.User); err != nil {
 			return err
 		}
 	}
-
-	reg, err := findRunningRegistry(ctx, opts, saved, haveSetup)
-	if err != nil {
-		return err
-	}
-	if reg != nil {
-		defer reg.eng.Close()
-	}
-
-	probeUser, probePassword := user, newPassword
-	if opts.Action == "remove" {
-		// The removed user's password is unknown, so whether the registry
-		// re-reads the file is tested with a random password set for a
-		// moment: nobody can log in with it, and the registry's answer to
-		// it tells whether it sees changes.
-		if reg != nil {
-			canary, err := setup.GeneratePassword()
-			if err != nil {
-				return err
-			}
-			if err := f.Set(user, canary, htpasswd.MinCost); err != nil {
-				return err
-			}
-			if err := f.Write(path); err != nil {
-				return err
-			}
-			probePassword = canary
-			reg.reread = reg.probe(ctx, user, canary)
-		}
-		f.Remove(user)
-	} else {
-		cost := opts.BcryptCost
-		if cost == 0 && haveSetup && saved.BcryptCost != 0 {
-			cost = saved.BcryptCost
-		}
-		if cost == 0 {
-			cost = htpasswd.DefaultCost
-		}
-		if err := f.Set(user, newPassword, cost); err != nil {
-			return err
-		}
-	}
-	if err := os.MkdirAll(l.Auth(), 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", l.Auth(), err)
-	}
-	if err := f.Write(path); err != nil {
-		return err
-	}
-	if err := setup.ForgetGeneratedPassword(opts.Dir, user); err != nil {
-		return err
-	}
-	done := map[string]string{"add": "Added %q to %s.\n", "passwd": "Set the password of %q in %s.\n", "remove": "Removed %q from %s.\n"}[opts.Action]
-	fmt.Fprintf(out, done, user, path)
-	if opts.Action == "remove" && haveSetup && (user == saved.AdminUser || user == saved.ReaderUser) {
-		fmt.Fprintf(out, "note %q was the setup's %s user: paxsetup init would add it again; run init with --admin-user or --reader-user naming another user.\n",
-			user, map[bool]string{true: "admin", false: "second (reader)"}[user == saved.AdminUser])
-	}
-
-	if reg != nil {
-		if opts.Action != "remove" {
-			reg.reread = reg.probe(ctx, probeUser, probePassword)
-		}
-		if err := reg.apply(ctx, opts.Action != "remove", probeUser, probePassword); err != nil {
-			return err
-		}
-	}
-	if haveSetup && saved.Storage == templates.StorageS3 {
-		fmt.Fprint(out, nodesNote)
-	}
-	return nil
+	connect := func(ctx context.Context) (setup.UsersEngine, error) { return opts.Factory.Docker(ctx) }
+	return users.Apply(ctx, ch, connect, out)
 }
-
-// nodesNote is said after a change of users in a setup whose packs are in
-// S3, which other nodes may serve: the users are a file of each node's.
-const nodesNote = `note the packs are in S3, but each node of this registry keeps its own copy
-of the users (auth/htpasswd-basic): if other nodes serve it (paxsetup init
---join), make the same change on each of them, or run paxsetup export here
-and paxsetup init --join with the new bundle on each.
-`
 
 // readNewPassword takes the password from --password-file, stdin, or a
 // terminal prompt typed twice, and applies the password policy.
@@ -310,125 +203,4 @@ func readNewPassword(opts *UsersOptions, user string) (string, error) {
 		}
 		fmt.Fprintf(w, "%v; try again.\n", problem)
 	}
-}
-
-// usersEngine is what `users` needs from the engine.
-type usersEngine interface {
-	Inspect(ctx context.Context, nameOrID string) (dockerctl.Container, error)
-	Stop(ctx context.Context, id string, timeout time.Duration) error
-	Start(ctx context.Context, id string) error
-	Close() error
-}
-
-// runningRegistry is the setup's registry container, running, and how to
-// reach it from this host.
-type runningRegistry struct {
-	eng     usersEngine
-	c       dockerctl.Container
-	vopts   verify.Options
-	out     io.Writer
-	timeout time.Duration
-	// reread is whether the registry answered with the new file.
-	reread bool
-	// unreachable says why the registry could not be asked, if it could not.
-	unreachable string
-}
-
-// findRunningRegistry returns the setup's running container: the one named
-// in paxsetup.yaml that carries this setup's labels. nil means there is no
-// registry to update; the reason is printed.
-func findRunningRegistry(ctx context.Context, opts *UsersOptions, a config.Answers, haveSetup bool) (*runningRegistry, error) {
-	out := opts.IO.Out
-	if !haveSetup {
-		return nil, nil
-	}
-	eng, err := opts.Factory.Docker(ctx)
-	if err != nil {
-		fmt.Fprintf(out, "Could not ask the Docker engine about the registry (%v).\nIf the registry does not take the change, restart it: docker restart %s\n", err, a.Name)
-		return nil, nil
-	}
-	c, err := eng.Inspect(ctx, a.Name)
-	switch {
-	case errors.Is(err, dockerctl.ErrNotFound):
-		eng.Close()
-		fmt.Fprintf(out, "No container %s: the registry reads the file when paxsetup init starts it.\n", a.Name)
-		return nil, nil
-	case err != nil:
-		eng.Close()
-		return nil, err
-	case !c.OwnedBy(opts.Dir):
-		eng.Close()
-		fmt.Fprintf(out, "The container %s is not this setup's (labels %s=true, %s=%s): left alone.\n", a.Name, setup.LabelManaged, setup.LabelDir, opts.Dir)
-		return nil, nil
-	case !c.Running:
-		eng.Close()
-		fmt.Fprintf(out, "The container %s is stopped: the registry reads the file when it starts.\n", a.Name)
-		return nil, nil
-	}
-	vopts, err := setup.VerifyOptions(opts.Dir, a)
-	if err != nil {
-		eng.Close()
-		return nil, err
-	}
-	return &runningRegistry{eng: eng, c: c, vopts: vopts, out: out, timeout: opts.Timeout}, nil
-}
-
-// probe reports whether the registry accepts user with password right now;
-// a registry it cannot reach is noted in r.unreachable.
-func (r *runningRegistry) probe(ctx context.Context, user, password string) bool {
-	v := r.vopts
-	v.User, v.Password = user, password
-	v.Timeout = 10 * time.Second
-	rep := verify.Run(ctx, v)
-	r.unreachable = ""
-	for _, c := range rep.Checks {
-		switch {
-		case c.Name == "health" && c.Status == verify.Fail:
-			r.unreachable = c.Detail
-		case c.Name == "catalog as "+user:
-			return c.Status == verify.OK
-		}
-	}
-	return false
-}
-
-// apply makes sure the running registry uses the new file: when it did not
-// accept the probe, its container is restarted (the registry then reads the
-// file at start) and, for a new password, the login is checked again.
-func (r *runningRegistry) apply(ctx context.Context, recheck bool, user, password string) error {
-	if r.reread {
-		fmt.Fprintf(r.out, "The running registry (container %s) re-read auth/htpasswd-basic on its own: it checks the file at every login, so no restart was needed.\n", r.c.Name)
-		return nil
-	}
-	if r.unreachable != "" {
-		fmt.Fprintf(r.out, "Could not ask the running registry (container %s) whether it took the change (%s): restarting it, so it reads auth/htpasswd-basic again.\n", r.c.Name, r.unreachable)
-	} else {
-		fmt.Fprintf(r.out, "The running registry (container %s) did not take the change: restarting it, as it reads auth/htpasswd-basic only at start.\n", r.c.Name)
-	}
-	// Stopped and started past an operator's Ctrl-C, each with a deadline of
-	// its own: a restart cut between the two leaves no registry at all.
-	held, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	if err := r.eng.Stop(held, r.c.ID, 10*time.Second); err != nil {
-		_ = r.eng.Start(held, r.c.ID)
-		return fmt.Errorf("restart the registry: %w", err)
-	}
-	if err := r.eng.Start(held, r.c.ID); err != nil {
-		return fmt.Errorf("restart the registry: %w (start it with: docker start %s)", err, r.c.Name)
-	}
-	v := r.vopts
-	v.Timeout = r.timeout
-	if recheck {
-		v.User, v.Password = user, password
-	}
-	rep := verify.Run(ctx, v)
-	if !rep.OK() {
-		var parts []string
-		for _, c := range rep.Failed() {
-			parts = append(parts, c.Name+": "+c.Detail)
-		}
-		return fmt.Errorf("restarted container %s, but the registry does not answer as it should: %s (check: paxsetup verify, docker logs %s)", r.c.Name, strings.Join(parts, "; "), r.c.Name)
-	}
-	fmt.Fprintf(r.out, "Restarted container %s; the registry now uses the new file.\n", r.c.Name)
-	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/paxsetup/paxsetup/internal/fsutil"
@@ -79,6 +80,12 @@ type GenerateOptions struct {
 	// only when a new CA is made).
 	CAKey crypto.Signer
 	Key   crypto.Signer
+	// PendingCAKey and PendingKey, when set and of the type asked for, are
+	// used instead of starting new keys: a caller starts them (StartKey)
+	// while it does other work. One that does not fit, or is not needed
+	// (the CA is reused), is left unused.
+	PendingCAKey *PendingKey
+	PendingKey   *PendingKey
 	// SelfSigned makes one certificate that is its own issuer, as the
 	// vendor's manual procedure does (but with SANs), instead of a CA and a
 	// certificate it signs. It is written as tls.crt, and also as ca.crt and
@@ -182,9 +189,9 @@ func Generate(ctx context.Context, opts GenerateOptions) (*Result, error) {
 	// opts.Rand need not be.
 	var caKeyCh <-chan keyResult
 	if ca == nil {
-		caKeyCh = startKey(opts.CAKeyType, opts.CAKey, rand.Reader)
+		caKeyCh = keySource(opts.PendingCAKey, opts.CAKeyType, opts.CAKey)
 	}
-	leafKeyCh := startKey(opts.KeyType, opts.Key, rand.Reader)
+	leafKeyCh := keySource(opts.PendingKey, opts.KeyType, opts.Key)
 	var (
 		caKey crypto.Signer
 		err   error
@@ -238,7 +245,7 @@ func Generate(ctx context.Context, opts GenerateOptions) (*Result, error) {
 // known to allow it.
 func generateSelfSigned(ctx context.Context, opts GenerateOptions, leafOpts LeafOptions, res *Result) (*Result, error) {
 	var err error
-	if leafOpts.Key, err = awaitKey(ctx, startKey(opts.KeyType, opts.Key, rand.Reader), "server"); err != nil {
+	if leafOpts.Key, err = awaitKey(ctx, keySource(opts.PendingKey, opts.KeyType, opts.Key), "server"); err != nil {
 		return nil, err
 	}
 	leaf, err := SelfSigned(leafOpts)
@@ -368,6 +375,50 @@ func startKey(k KeyType, given crypto.Signer, r io.Reader) <-chan keyResult {
 		ch <- keyResult{key, err}
 	}()
 	return ch
+}
+
+// PendingKey is a key being made in its own goroutine, for Generate to
+// take (GenerateOptions.PendingKey, PendingCAKey).
+type PendingKey struct {
+	kind KeyType
+	mu   sync.Mutex
+	ch   <-chan keyResult // nil once taken
+}
+
+// StartKey starts making a key of type k ("" means DefaultKeyType) and
+// returns at once. Making a key writes nothing, so a caller may start it
+// before it knows that it will use it; the goroutine cannot be stopped, and
+// a key nobody takes is made and dropped.
+func StartKey(k KeyType) (*PendingKey, error) {
+	if err := k.check(); err != nil {
+		return nil, err
+	}
+	return &PendingKey{kind: k.orDefault(), ch: startKey(k, nil, rand.Reader)}, nil
+}
+
+// take hands the key's channel to one taker: its result can be received
+// only once.
+func (p *PendingKey) take(k KeyType) <-chan keyResult {
+	if p == nil || p.kind != k.orDefault() {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ch := p.ch
+	p.ch = nil
+	return ch
+}
+
+// keySource is where a key of type k comes from: the given key, else the
+// pending one when it is of that type and not taken yet, else a key started
+// now.
+func keySource(pending *PendingKey, k KeyType, given crypto.Signer) <-chan keyResult {
+	if given == nil {
+		if ch := pending.take(k); ch != nil {
+			return ch
+		}
+	}
+	return startKey(k, given, rand.Reader)
 }
 
 // awaitKey returns ctx.Err() itself when ctx ends first, so callers can tell

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -384,4 +386,155 @@ func dirNames(t *testing.T, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+// recordKeys replaces the key source with one that makes fast ECDSA keys
+// and records, in order, the type asked for and the key made.
+func recordKeys(t *testing.T) func() (kinds []KeyType, keys []crypto.Signer) {
+	t.Helper()
+	var mu sync.Mutex
+	var kinds []KeyType
+	var keys []crypto.Signer
+	orig := generateKey
+	generateKey = func(k KeyType, r io.Reader) (crypto.Signer, error) {
+		key, err := orig(ECDSAP256, r)
+		mu.Lock()
+		defer mu.Unlock()
+		kinds, keys = append(kinds, k), append(keys, key)
+		return key, err
+	}
+	t.Cleanup(func() { generateKey = orig })
+	return func() ([]KeyType, []crypto.Signer) {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(kinds), slices.Clone(keys)
+	}
+}
+
+// waitKeys waits until n keys have been made.
+func waitKeys(t *testing.T, made func() ([]KeyType, []crypto.Signer), n int) []crypto.Signer {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, keys := made(); len(keys) >= n {
+			return keys
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d keys were not made within 10 s", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestGeneratePendingKeys(t *testing.T) {
+	t.Run("started keys are the certificates' keys", func(t *testing.T) {
+		made := recordKeys(t)
+		caKey, err := StartKey("")
+		must(t, err)
+		leafKey, err := StartKey(RSA4096)
+		must(t, err)
+		started := waitKeys(t, made, 2)
+		res := generate(t, GenerateOptions{Dir: t.TempDir(), Host: "registry.local", KeyType: RSA4096, CAKeyType: RSA4096, PendingCAKey: caKey, PendingKey: leafKey})
+		kinds, keys := made()
+		if len(keys) != 2 {
+			t.Fatalf("Generate made %d keys of its own, want none", len(keys)-2)
+		}
+		if slices.Sort(kinds); !slices.Equal(kinds, []KeyType{"", RSA4096}) {
+			t.Errorf("keys were asked for as %q", kinds)
+		}
+		// Which of the two goroutines finished first is not known: the CA's
+		// key is one of the keys started, the server's the other.
+		ca, leaf := res.CA.Key.Public(), res.Leaf.Key.Public()
+		if !(publicKeysEqual(ca, started[0].Public()) && publicKeysEqual(leaf, started[1].Public()) ||
+			publicKeysEqual(ca, started[1].Public()) && publicKeysEqual(leaf, started[0].Public())) {
+			t.Error("the CA and the server certificate do not carry the started keys")
+		}
+		if !publicKeysEqual(res.Leaf.Cert.PublicKey, leaf) || !publicKeysEqual(res.CA.Cert.PublicKey, ca) {
+			t.Error("a certificate does not carry its key")
+		}
+	})
+
+	t.Run("a key of another type is left unused", func(t *testing.T) {
+		made := recordKeys(t)
+		pending, err := StartKey(RSA2048)
+		must(t, err)
+		waitKeys(t, made, 1)
+		res := generate(t, GenerateOptions{Dir: t.TempDir(), Host: "registry.local", KeyType: ECDSAP256, CAKeyType: ECDSAP256, PendingKey: pending, PendingCAKey: pending})
+		kinds, keys := made()
+		if !slices.Equal(kinds, []KeyType{RSA2048, ECDSAP256, ECDSAP256}) {
+			t.Fatalf("keys made: %q, want the pending RSA2048 and two ECDSA keys for Generate", kinds)
+		}
+		for _, k := range []crypto.PublicKey{res.CA.Key.Public(), res.Leaf.Key.Public()} {
+			if publicKeysEqual(k, keys[0].Public()) {
+				t.Error("a certificate carries the key of the wrong type")
+			}
+		}
+		if pending.take(RSA2048) == nil {
+			t.Error("the unused key was taken")
+		}
+	})
+
+	t.Run("a reused CA leaves its pending key, and a key is taken once", func(t *testing.T) {
+		made := recordKeys(t)
+		dir := t.TempDir()
+		generate(t, GenerateOptions{Dir: dir, Host: "registry.local"})
+		caKey, err := StartKey("")
+		must(t, err)
+		leafKey, err := StartKey("")
+		must(t, err)
+		waitKeys(t, made, 4)
+		res := generate(t, GenerateOptions{Dir: dir, Host: "registry.local", Force: true, KeyType: RSA4096, CAKeyType: RSA4096, PendingCAKey: caKey, PendingKey: leafKey})
+		if !res.CAReused {
+			t.Fatal("the CA was not reused")
+		}
+		if _, keys := made(); len(keys) != 4 {
+			t.Errorf("Generate made %d keys of its own, want none", len(keys)-4)
+		}
+		if caKey.take("") == nil {
+			t.Error("the CA's pending key was taken, though the CA was reused")
+		}
+		generate(t, GenerateOptions{Dir: dir, Host: "registry.local", Force: true, KeyType: RSA4096, PendingKey: leafKey})
+		if _, keys := made(); len(keys) != 5 {
+			t.Errorf("a second Generate with a taken key made %d keys, want 1", len(keys)-4)
+		}
+	})
+
+	t.Run("cancelled while a pending key is made", func(t *testing.T) {
+		release := make(chan struct{})
+		orig := generateKey
+		generateKey = func(k KeyType, r io.Reader) (crypto.Signer, error) {
+			<-release
+			return orig(ECDSAP256, r)
+		}
+		t.Cleanup(func() { generateKey = orig })
+		defer close(release)
+		pending, err := StartKey("")
+		must(t, err)
+
+		dir := filepath.Join(t.TempDir(), "certs")
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := Generate(ctx, GenerateOptions{Dir: dir, Host: "registry.local", PendingKey: pending, PendingCAKey: pending})
+			done <- err
+		}()
+		cancel()
+		select {
+		case err := <-done:
+			if err != context.Canceled {
+				t.Fatalf("err = %v, want ctx.Err() itself", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Generate did not return after its context was cancelled")
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the folder exists after a cancelled run (stat: %v)", err)
+		}
+	})
+
+	t.Run("an unknown type is refused at once", func(t *testing.T) {
+		if _, err := StartKey("dsa"); err == nil || !strings.Contains(err.Error(), "unknown key type") {
+			t.Errorf("err = %v, want the unknown key type", err)
+		}
+	})
 }

@@ -178,6 +178,12 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 	if err := checkModeFlags(opts, &a); err != nil {
 		return err
 	}
+	var keys *setup.Keys
+	if !interactive && !opts.DryRun {
+		// The answers are final: the certificate's keys are made while the
+		// engine, the host and the image are checked.
+		keys = setup.StartKeys(opts.Dir, a, opts.Force)
+	}
 	in, err := readRunInputs(f, a)
 	if err != nil {
 		return err
@@ -225,6 +231,7 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 		Now:            f.Now,
 		DryRun:         opts.DryRun,
 		S3Keys:         s3Keys,
+		Keys:           keys,
 	})
 	if err != nil {
 		return err

@@ -63,7 +63,7 @@ func BenchmarkCreateToHealth(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	if _, err := writeUsers(l, opts); err != nil {
+	if _, err := writeUsers(ctx, l, opts); err != nil {
 		b.Fatal(err)
 	}
 	if err := ensureCerts(ctx, l, opts); err != nil {

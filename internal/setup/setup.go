@@ -98,6 +98,12 @@ type Options struct {
 	// even when paxsetup.yaml records another image ID, and loads
 	// --image-archive even when the image is present.
 	Upgrade bool
+	// Keys are the certificate keys a caller started (StartKeys) as soon
+	// as it knew the answers; nil starts them when the run begins.
+	Keys *Keys
+
+	// users are the users' entries, prepared beside the run's checks.
+	users *pendingUsers
 }
 
 // Result tells the caller what the run did.
@@ -135,6 +141,12 @@ func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 	if _, err := RecoverSwap(ctx, eng, opts.Dir, opts.Out); err != nil {
 		return nil, err
 	}
+	// The keys and the users' hashes are made beside the checks, from the
+	// files as the recovery left them (see background.go).
+	if opts.Keys == nil {
+		opts.Keys = StartKeys(opts.Dir, a, opts.Force || opts.RenewCert)
+	}
+	opts.users = startUsers(l, opts)
 	// Nothing is written before the checks that can refuse the run.
 	existing, err := ownContainer(ctx, eng, a.Name, opts.Dir)
 	if err != nil {
@@ -239,7 +251,7 @@ func writeFiles(ctx context.Context, l Layout, opts Options) (generated map[stri
 		return nil, step(opts.Out, "the shared registry's users, certificate and secrets from the bundle", func() error { return installNode(l, opts) })
 	}
 	if err := step(opts.Out, "users in auth/htpasswd-basic", func() error {
-		generated, err = writeUsers(l, opts)
+		generated, err = writeUsers(ctx, l, opts)
 		return err
 	}); err != nil {
 		return nil, err
@@ -317,10 +329,35 @@ func checkPort(ctx context.Context, eng Engine, port int, own *dockerctl.Contain
 	return ln.Close()
 }
 
-// writeUsers makes sure both users are in the htpasswd file. A password given
-// by file or environment is set; a user already present keeps its password
-// unless Force; any other is generated.
-func writeUsers(l Layout, opts Options) (map[string]string, error) {
+// writeUsers makes sure both users are in the htpasswd file, with the
+// entries prepared beside the run's checks when there are (opts.users). It
+// returns the passwords it generated.
+func writeUsers(ctx context.Context, l Layout, opts Options) (map[string]string, error) {
+	var u *userChanges
+	var err error
+	if opts.users != nil {
+		u, err = opts.users.wait(ctx)
+	} else {
+		u, err = prepareUsers(l, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return u.write(l, opts)
+}
+
+// userChanges are the htpasswd file and the generated passwords a run
+// writes.
+type userChanges struct {
+	file      *htpasswd.File
+	creds     map[string]string
+	generated map[string]string
+}
+
+// prepareUsers decides both users' entries, and writes nothing. A password
+// given by file or environment is set; a user already present keeps its
+// password unless Force; any other is generated.
+func prepareUsers(l Layout, opts Options) (*userChanges, error) {
 	a := opts.Answers
 	f, err := htpasswd.Load(l.Htpasswd())
 	if errors.Is(err, fs.ErrNotExist) {
@@ -358,23 +395,28 @@ func writeUsers(l Layout, opts Options) (map[string]string, error) {
 			generated[u.name] = pw
 		}
 	}
+	return &userChanges{file: f, creds: creds, generated: generated}, nil
+}
+
+// write saves the users' entries and the generated passwords.
+func (u *userChanges) write(l Layout, opts Options) (map[string]string, error) {
 	// The hashes are written in full first, beside the live file, so that
 	// a full disk fails before either file changes; then the credentials
 	// go in place before the hashes: a crash between the two renames leaves
 	// a password the operator can read, never a hash nobody knows the
 	// password of.
-	staged, err := f.Stage(l.Htpasswd())
+	staged, err := u.file.Stage(l.Htpasswd())
 	if err != nil {
 		return nil, err
 	}
-	if err := saveCredentials(opts.Dir, creds); err != nil {
+	if err := saveCredentials(opts.Dir, u.creds); err != nil {
 		staged.Abort()
 		return nil, err
 	}
 	if err := staged.Commit(); err != nil {
 		return nil, err
 	}
-	return generated, nil
+	return u.generated, nil
 }
 
 // keepCert reports whether a self-signed run keeps the server certificate in
@@ -407,13 +449,16 @@ func ensureCerts(ctx context.Context, l Layout, opts Options) error {
 	if keep, err := keepCert(l, opts); keep || err != nil {
 		return err
 	}
+	caKey, leafKey := opts.Keys.pending()
 	_, err := certgen.Generate(ctx, certgen.GenerateOptions{
-		Dir:   l.Certs(),
-		Host:  a.Host,
-		SANs:  sans,
-		Days:  a.Days,
-		Force: opts.Force || opts.RenewCert,
-		Now:   opts.Now,
+		Dir:          l.Certs(),
+		Host:         a.Host,
+		SANs:         sans,
+		Days:         a.Days,
+		Force:        opts.Force || opts.RenewCert,
+		Now:          opts.Now,
+		PendingCAKey: caKey,
+		PendingKey:   leafKey,
 	})
 	return err
 }

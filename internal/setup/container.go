@@ -335,15 +335,25 @@ func restart(ctx context.Context, eng Engine, old *dockerctl.Container) {
 }
 
 // startNew creates and starts a container and waits until it serves; a
-// container that never serves is removed, so a failed run leaves none behind.
+// container that never serves is removed, so a failed or interrupted run
+// leaves none behind.
 func startNew(ctx context.Context, eng Engine, spec dockerctl.Spec, vopts verify.Options) (string, verify.Report, error) {
-	// The engine's errors already say "create container NAME" and "start
-	// container ID".
-	id, err := eng.Create(ctx, spec)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
+		return "", verify.Report{}, err
+	}
+	// The create is awaited even when the operator interrupts the run: the
+	// engine carries out a create whose client has gone, and the container
+	// it made would be left behind, unknown to the run. The engine's errors
+	// already say "create container NAME" and "start container ID".
+	var id string
+	if err := call(ctx, func(c context.Context) (err error) { id, err = eng.Create(c, spec); return err }); err != nil {
 		return "", verify.Report{}, err
 	}
 	bg := context.WithoutCancel(ctx)
+	if err := ctx.Err(); err != nil {
+		_ = eng.Remove(bg, id)
+		return "", verify.Report{}, err
+	}
 	if err := eng.Start(ctx, id); err != nil {
 		_ = eng.Remove(bg, id)
 		return "", verify.Report{}, startError(spec.Name, err)

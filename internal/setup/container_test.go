@@ -260,6 +260,73 @@ func TestReplaceCancelledMidStart(t *testing.T) {
 	}
 }
 
+// createOutlivesCaller carries out a create whose caller has gone, as the
+// Docker engine does when its client goes away; interrupt is the operator's
+// Ctrl-C, pressed while the create is under way.
+type createOutlivesCaller struct {
+	*lifeEngine
+	interrupt context.CancelFunc
+}
+
+func (f createOutlivesCaller) Create(ctx context.Context, spec dockerctl.Spec) (string, error) {
+	id, err := f.lifeEngine.Create(ctx, spec)
+	f.interrupt()
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	return id, err
+}
+
+// TestFirstStartInterrupted: the operator presses Ctrl-C while a first run
+// creates or starts its registry. The container the engine made is removed,
+// and the error says the run was cancelled.
+func TestFirstStartInterrupted(t *testing.T) {
+	tests := []struct {
+		name   string
+		engine func(cancel context.CancelFunc) Engine
+		want   []string
+	}{
+		{
+			name: "while the engine creates it",
+			engine: func(cancel context.CancelFunc) Engine {
+				return createOutlivesCaller{lifeEngine: &lifeEngine{}, interrupt: cancel}
+			},
+			want: []string{"create reg", "remove new"},
+		},
+		{
+			name: "while it starts",
+			engine: func(cancel context.CancelFunc) Engine {
+				return &lifeEngine{
+					inspectFn: func(id string) (dockerctl.Container, error) { return dockerctl.Container{ID: id, Running: true}, nil },
+					startFn:   func(string) error { cancel(); return nil },
+				}
+			},
+			want: []string{"create reg", "start new", "remove new"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			eng := tt.engine(cancel)
+			_, _, _, err := runContainer(ctx, eng, spec("h1"), nil, registryAt(t, false, 30*time.Second), t.TempDir(), nil)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v, want context.Canceled", err)
+			}
+			var calls []string
+			switch e := eng.(type) {
+			case createOutlivesCaller:
+				calls = e.recorded()
+			case *lifeEngine:
+				calls = e.recorded()
+			}
+			if !slices.Equal(calls, tt.want) {
+				t.Errorf("calls = %v, want %v", calls, tt.want)
+			}
+		})
+	}
+}
+
 // TestReplaceWithCrashingImage: an upgrade to an image that cannot start
 // leaves the old registry serving, and says why the new one failed.
 func TestReplaceWithCrashingImage(t *testing.T) {

@@ -65,12 +65,7 @@ func newFaultSetup(t *testing.T, dir string, env []string) *faultSetup {
 // containers counts the containers of the setup, whatever their names.
 func (s *faultSetup) containers(t *testing.T) int {
 	t.Helper()
-	list, err := s.cli.ContainerList(context.Background(), client.ContainerListOptions{All: true,
-		Filters: make(client.Filters).Add("label", "io.paxsetup.dir="+s.dir)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(list.Items)
+	return countSetupContainers(t, s.cli, s.dir)
 }
 
 // removeSetupContainers removes, when the test ends, every container of the
@@ -446,4 +441,118 @@ func TestSignalsDuringUpgrade(t *testing.T) {
 	if dead > 0 {
 		t.Errorf("%d of %d interrupted upgrades left no registry serving", dead, runs)
 	}
+}
+
+// TestSignalsDuringFirstRun interrupts first runs, in a fresh folder, with
+// SIGINT or SIGTERM at random moments: from the start, soon after "Setting
+// up" (the run's checks go on while the certificate keys are made), or soon
+// after the certificates are written (the container is created, started and
+// waited for). An interrupted run leaves no container of the setup and no
+// temporary file, its certificate files all or none, and the next run
+// completes the setup.
+func TestSignalsDuringFirstRun(t *testing.T) {
+	cli := dockerClient(t)
+	root := t.TempDir()
+	name, port := uniqueName(t), freePort(t)
+	removeContainer(t, cli, name)
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	t.Logf("seed %d", seed)
+	signals := []syscall.Signal{syscall.SIGINT, syscall.SIGTERM}
+	moments := []struct {
+		after string // the output line the delay counts from; "" is the start
+		max   time.Duration
+	}{
+		{"", 2500 * time.Millisecond},
+		{"Setting up", 300 * time.Millisecond},
+		{"ok   certificates in certs/", 600 * time.Millisecond},
+	}
+	runs := faultRuns(t)
+	interrupted := map[bool]int{}
+	for i := range runs {
+		d := filepath.Join(root, "setup"+strconv.Itoa(i))
+		removeSetupContainers(t, cli, d)
+		args := []string{"init", "--yes", "--host", e2eHost, "--san", "127.0.0.1", "--port", strconv.Itoa(port),
+			"--dir", d, "--image", standInImage(t), "--pull", "never", "--name", name, "--no-color"}
+		sig, m := signals[i%2], moments[i%len(moments)]
+		cmd := exec.Command(paxsetupBinary(t), args...)
+		// Two buffers: the output and the errors are written by two
+		// goroutines.
+		var out, errb bytes.Buffer
+		pr, pw := io.Pipe()
+		cmd.Stdout, cmd.Stderr = io.MultiWriter(pw, &out), &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// The pipe ends with the run, also one that never prints m.after.
+		exited := make(chan struct{})
+		go func() {
+			_ = cmd.Wait()
+			pw.Close()
+			close(exited)
+		}()
+		if m.after != "" {
+			sc := bufio.NewScanner(pr)
+			for sc.Scan() && !strings.HasPrefix(sc.Text(), m.after) {
+			}
+		}
+		// Read on, so that the run never waits to write its output.
+		go func() { _, _ = io.Copy(io.Discard, pr) }()
+		delay := time.Duration(rng.Int64N(int64(m.max)))
+		time.Sleep(delay)
+		_ = cmd.Process.Signal(sig)
+		signalled := time.Now()
+		<-exited
+		code := cmd.ProcessState.ExitCode()
+		certs := strings.Contains(out.String(), "ok   certificates in certs/")
+		t.Logf("run %d: %v %v after %q: exit %d %v later, certificates written %v", i, sig, delay.Round(time.Millisecond),
+			m.after, code, time.Since(signalled).Round(time.Millisecond), certs)
+		if code != 0 && code != exitInterrupt && !killedBy(cmd.ProcessState, sig) {
+			t.Errorf("run %d: exit %d after %v, want 0 (done before it) or %d (interrupted):\n%s%s", i, code, sig, exitInterrupt, out.String(), errb.String())
+		}
+		if code != 0 {
+			interrupted[certs]++
+			if n := countSetupContainers(t, cli, d); n != 0 {
+				t.Errorf("run %d: the interrupted run left %d containers of the setup", i, n)
+			}
+			present := 0
+			for _, f := range []string{"ca.crt", "ca.key", "tls.crt", "tls.key", "chain.pem"} {
+				if _, err := os.Stat(filepath.Join(d, "certs", f)); err == nil {
+					present++
+				}
+			}
+			if present != 0 && present != 5 {
+				t.Errorf("run %d: %d of the 5 certificate files were written", i, present)
+			}
+			_ = filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
+				if err == nil && strings.Contains(e.Name(), ".tmp-") {
+					t.Errorf("run %d: a temporary file is left: %s", i, p)
+				}
+				return nil
+			})
+			if r := runBinary(t, nil, args...); r.code != 0 {
+				t.Fatalf("run %d: the next run exited %d\n%s%s", i, r.code, r.stdout, r.stderr)
+			}
+		}
+		wholeSetup(t, d)
+		if !serves(t, d, port, 15*time.Second) {
+			t.Errorf("run %d: the setup's registry does not serve", i)
+		}
+		if _, err := cli.ContainerRemove(context.Background(), name, client.ContainerRemoveOptions{Force: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("of %d runs, %d were interrupted before their certificates were written and %d after", runs, interrupted[false], interrupted[true])
+}
+
+// countSetupContainers counts the containers of the setup in dir, whatever
+// their names.
+func countSetupContainers(t *testing.T, cli *client.Client, dir string) int {
+	t.Helper()
+	list, err := cli.ContainerList(context.Background(), client.ContainerListOptions{All: true,
+		Filters: make(client.Filters).Add("label", "io.paxsetup.dir="+dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list.Items)
 }

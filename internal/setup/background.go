@@ -5,6 +5,8 @@ import (
 
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
+	"github.com/paxsetup/paxsetup/internal/dockerctl"
+	"github.com/paxsetup/paxsetup/internal/verify"
 )
 
 // A first run spends most of its time making two RSA-4096 keys and two
@@ -97,4 +99,30 @@ func (p *pendingUsers) wait(ctx context.Context) (*userChanges, error) {
 	case <-p.done:
 		return p.u, p.err
 	}
+}
+
+// readerBeside starts the second user's check, which waits for the registry
+// to answer, beside the container step, so that the registry checks both
+// logins (a bcrypt each) at once. Only when nothing but the run's registry
+// can answer meanwhile: on a first run (the port was found free) or when the
+// container is kept. Not when a container is replaced, whose predecessor
+// answers until it is stopped, with its own users; and not in Let's Encrypt
+// mode, where each further handshake before the certificate is issued may
+// start another order, which the CA counts. It returns nil when the check is
+// left to follow the container step; its result is read only once that step
+// has passed, and ctx ends it with the run.
+func readerBeside(ctx context.Context, opts Options, vopts verify.Options, generated map[string]string, existing *dockerctl.Container, spec dockerctl.Spec) <-chan error {
+	if opts.Answers.Mode == config.ModeLetsEncrypt || (existing != nil && existing.Labels[LabelSpec] != spec.Labels[LabelSpec]) {
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() {
+		timeout := vopts.Timeout
+		if timeout <= 0 {
+			timeout = defaultHealthTimeout
+		}
+		waitHealthFast(ctx, vopts, min(fastPollFor, timeout))
+		done <- checkReader(ctx, opts, vopts, generated)
+	}()
+	return done
 }

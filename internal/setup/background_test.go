@@ -3,10 +3,17 @@ package setup
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/config"
@@ -186,4 +193,167 @@ func TestRunRefusedWhileUsersArePrepared(t *testing.T) {
 	if len(eng.calls) != 0 {
 		t.Errorf("the engine was asked to %q", eng.calls)
 	}
+}
+
+// loginRegistry answers like the registry (as healthyRegistry does) and
+// holds each of the admin's logins until the reader's first arrives, or
+// for hold: it tells whether the two users' checks were under way at once.
+type loginRegistry struct {
+	hold       time.Duration
+	readerIn   chan struct{}
+	once       sync.Once
+	overlapped atomic.Bool
+}
+
+func (g *loginRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/health" {
+		w.Write([]byte(`{"status":"UP"}`))
+		return
+	}
+	user, _, ok := r.BasicAuth()
+	if !ok {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	switch user {
+	case "spectro":
+		g.once.Do(func() { close(g.readerIn) })
+	case "admin":
+		select {
+		case <-g.readerIn:
+			g.overlapped.Store(true)
+		case <-time.After(g.hold):
+		}
+	}
+	w.Write([]byte(`{"repositories":[]}`))
+}
+
+// registryEngine is an engine whose container "new" is reg, serving on
+// 127.0.0.1:port once started; old, when set, is the setup's running
+// container.
+type registryEngine struct {
+	*lifeEngine
+	t    *testing.T
+	port int
+	reg  http.Handler
+	old  *dockerctl.Container
+}
+
+func (f *registryEngine) ContainersPublishing(context.Context, int) ([]dockerctl.Container, error) {
+	if f.old != nil {
+		return []dockerctl.Container{*f.old}, nil
+	}
+	return nil, nil
+}
+
+func (f *registryEngine) Start(ctx context.Context, id string) error {
+	if err := f.lifeEngine.Start(ctx, id); err != nil || id != "new" {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(f.port))
+	if err != nil {
+		return err
+	}
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: f.reg}}
+	srv.Start()
+	f.t.Cleanup(srv.Close)
+	return nil
+}
+
+// TestSecondUserBesideTheFirst: on a first run the registry checks both
+// logins at once; when a container is replaced, the second user's check
+// waits for the first's, since the replaced registry (with its own users)
+// answers until it is stopped.
+func TestSecondUserBesideTheFirst(t *testing.T) {
+	tests := []struct {
+		name           string
+		replace        bool
+		hold           time.Duration
+		wantAction     string
+		wantOverlapped bool
+	}{
+		{"a first run", false, 20 * time.Second, "created", true},
+		{"a replaced container", true, 300 * time.Millisecond, "replaced", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			port := freePort(t)
+			opts := usersOptions(dir)
+			opts.Answers.Mode = config.ModeHTTP
+			opts.Answers.Host, opts.Answers.Port, opts.Answers.Name = "registry.local", port, "reg"
+			opts.HealthTimeout = 20 * time.Second
+			reg := &loginRegistry{hold: tt.hold, readerIn: make(chan struct{})}
+			eng := &registryEngine{t: t, port: port, reg: reg, lifeEngine: &lifeEngine{images: map[string]string{opts.Answers.Image: "sha256:1"}}}
+			if tt.replace {
+				eng.old = &dockerctl.Container{ID: "old", Name: "reg", Running: true, HostPorts: []int{port},
+					Labels: map[string]string{LabelManaged: "true", LabelDir: dir, LabelSpec: "another"}}
+			}
+			eng.inspectFn = func(id string) (dockerctl.Container, error) {
+				switch {
+				case id == "new":
+					return dockerctl.Container{ID: "new", Running: true}, nil
+				case eng.old != nil && (id == "reg" || id == "old"):
+					return *eng.old, nil
+				}
+				return dockerctl.Container{}, dockerctl.ErrNotFound
+			}
+			res, err := Run(context.Background(), eng, opts)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if res.ContainerAction != tt.wantAction {
+				t.Errorf("action = %q, want %q", res.ContainerAction, tt.wantAction)
+			}
+			if got := reg.overlapped.Load(); got != tt.wantOverlapped {
+				t.Errorf("the admin's login was in flight when the reader's arrived: %v, want %v", got, tt.wantOverlapped)
+			}
+			select {
+			case <-reg.readerIn:
+			default:
+				t.Error("the second user's login was never checked")
+			}
+		})
+	}
+}
+
+func TestReaderBesideOnlyWhereSafe(t *testing.T) {
+	kept := &dockerctl.Container{ID: "old", Labels: map[string]string{LabelSpec: "h1"}}
+	tests := []struct {
+		name     string
+		mode     string
+		existing *dockerctl.Container
+		spec     string
+		beside   bool
+	}{
+		{"a first run", config.ModeSelfSigned, nil, "h1", true},
+		{"a kept container", config.ModeCustom, kept, "h1", true},
+		{"a replaced container", config.ModeSelfSigned, kept, "h2", false},
+		{"Let's Encrypt", config.ModeLetsEncrypt, nil, "h1", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := usersOptions(t.TempDir())
+			opts.Answers.Mode = tt.mode
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			done := readerBeside(ctx, opts, deadRegistry(t), nil, tt.existing, spec(tt.spec))
+			if (done != nil) != tt.beside {
+				t.Fatalf("checked beside the container step: %v, want %v", done != nil, tt.beside)
+			}
+			if done != nil {
+				<-done
+			}
+		})
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }

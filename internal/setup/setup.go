@@ -214,6 +214,9 @@ func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 		}
 		fmt.Fprintf(opts.Out, "acme the registry orders its certificate for %s from %s at the first HTTPS request by that name; waiting up to %s for it\n", a.Host, dirURL, opts.HealthTimeout)
 	}
+	readerCtx, stopReader := context.WithCancel(ctx)
+	defer stopReader()
+	readerDone := readerBeside(readerCtx, opts, vopts, res.Generated, existing, spec)
 	if err := step(opts.Out, "container "+a.Name, func() error {
 		id, action, rep, err := runContainer(ctx, eng, spec, existing, vopts, opts.Dir, prev)
 		res.ContainerID, res.ContainerAction, res.Report = id, action, rep
@@ -226,6 +229,9 @@ func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 	}
 
 	if err := step(opts.Out, "second user "+a.ReaderUser, func() error {
+		if readerDone != nil {
+			return <-readerDone
+		}
 		return checkReader(ctx, opts, vopts, res.Generated)
 	}); err != nil {
 		return res, err

@@ -2,10 +2,11 @@ package setup
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
-	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/verify"
 )
 
@@ -101,28 +102,42 @@ func (p *pendingUsers) wait(ctx context.Context) (*userChanges, error) {
 	}
 }
 
-// readerBeside starts the second user's check, which waits for the registry
-// to answer, beside the container step, so that the registry checks both
-// logins (a bcrypt each) at once. Only when nothing but the run's registry
-// can answer meanwhile: on a first run (the port was found free) or when the
-// container is kept. Not when a container is replaced, whose predecessor
-// answers until it is stopped, with its own users; and not in Let's Encrypt
-// mode, where each further handshake before the certificate is issued may
-// start another order, which the CA counts. It returns nil when the check is
-// left to follow the container step; its result is read only once that step
-// has passed, and ctx ends it with the run.
-func readerBeside(ctx context.Context, opts Options, vopts verify.Options, generated map[string]string, existing *dockerctl.Container, spec dockerctl.Spec) <-chan error {
-	if opts.Answers.Mode == config.ModeLetsEncrypt || (existing != nil && existing.Labels[LabelSpec] != spec.Labels[LabelSpec]) {
-		return nil
+// readerCheck is the second user's login check. Run hands start to the
+// container step, which calls it once the registry the run leaves in place
+// (the kept one or the new one) answers /health: the check then goes on
+// beside the first user's, and the registry checks both bcrypt hashes at
+// once. Not earlier: a connection to the container's address while the
+// engine is still starting it can leave the host without a route to it for
+// a second (the engine's port proxy dials an address whose neighbour entry
+// is not resolved yet). Its result is read after the container step, as
+// before; when start was not called, result runs the check then.
+type readerCheck struct {
+	ctx       context.Context
+	opts      Options
+	vopts     verify.Options
+	generated map[string]string
+
+	once    sync.Once
+	started atomic.Bool
+	done    chan error
+}
+
+func newReaderCheck(ctx context.Context, opts Options, vopts verify.Options, generated map[string]string) *readerCheck {
+	return &readerCheck{ctx: ctx, opts: opts, vopts: vopts, generated: generated, done: make(chan error, 1)}
+}
+
+// start starts the check in the background; later calls do nothing.
+func (c *readerCheck) start() {
+	c.once.Do(func() {
+		c.started.Store(true)
+		go func() { c.done <- checkReader(c.ctx, c.opts, c.vopts, c.generated) }()
+	})
+}
+
+// result is the check's outcome: the started one's, or the check run now.
+func (c *readerCheck) result() error {
+	if c.started.Load() {
+		return <-c.done
 	}
-	done := make(chan error, 1)
-	go func() {
-		timeout := vopts.Timeout
-		if timeout <= 0 {
-			timeout = defaultHealthTimeout
-		}
-		waitHealthFast(ctx, vopts, min(fastPollFor, timeout))
-		done <- checkReader(ctx, opts, vopts, generated)
-	}()
-	return done
+	return checkReader(c.ctx, c.opts, c.vopts, c.generated)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
+	"github.com/paxsetup/paxsetup/internal/verify"
 )
 
 func TestKeysNeeded(t *testing.T) {
@@ -203,6 +204,7 @@ type loginRegistry struct {
 	readerIn   chan struct{}
 	once       sync.Once
 	overlapped atomic.Bool
+	logins     atomic.Int32
 }
 
 func (g *loginRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -215,6 +217,7 @@ func (g *loginRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
+	g.logins.Add(1)
 	switch user {
 	case "spectro":
 		g.once.Do(func() { close(g.readerIn) })
@@ -228,15 +231,18 @@ func (g *loginRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte(`{"repositories":[]}`))
 }
 
-// registryEngine is an engine whose container "new" is reg, serving on
-// 127.0.0.1:port once started; old, when set, is the setup's running
-// container.
+// registryEngine is an engine whose container "new" takes port 127.0.0.1:port
+// when created, as the engine's port proxy does, and serves reg there once
+// started; a connection before that is counted in early. old, when set, is
+// the setup's running container.
 type registryEngine struct {
 	*lifeEngine
-	t    *testing.T
-	port int
-	reg  http.Handler
-	old  *dockerctl.Container
+	t       *testing.T
+	port    int
+	reg     http.Handler
+	old     *dockerctl.Container
+	early   atomic.Int32
+	started chan struct{}
 }
 
 func (f *registryEngine) ContainersPublishing(context.Context, int) ([]dockerctl.Container, error) {
@@ -246,34 +252,67 @@ func (f *registryEngine) ContainersPublishing(context.Context, int) ([]dockerctl
 	return nil, nil
 }
 
+func (f *registryEngine) Create(ctx context.Context, spec dockerctl.Spec) (string, error) {
+	id, err := f.lifeEngine.Create(ctx, spec)
+	if err != nil {
+		return id, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(f.port))
+	if err != nil {
+		return "", err
+	}
+	f.started = make(chan struct{})
+	srv := &httptest.Server{Listener: &earlyListener{Listener: ln, f: f}, Config: &http.Server{Handler: f.reg}}
+	srv.Start()
+	f.t.Cleanup(srv.Close)
+	return id, nil
+}
+
 func (f *registryEngine) Start(ctx context.Context, id string) error {
 	if err := f.lifeEngine.Start(ctx, id); err != nil || id != "new" {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(f.port))
-	if err != nil {
-		return err
-	}
-	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: f.reg}}
-	srv.Start()
-	f.t.Cleanup(srv.Close)
+	// Starting takes the engine a while (networking, the port proxy),
+	// time in which a client that polls the port would connect.
+	time.Sleep(300 * time.Millisecond)
+	close(f.started)
 	return nil
 }
 
-// TestSecondUserBesideTheFirst: on a first run the registry checks both
-// logins at once; when a container is replaced, the second user's check
-// waits for the first's, since the replaced registry (with its own users)
-// answers until it is stopped.
+// earlyListener counts and drops the connections made before the
+// container is started.
+type earlyListener struct {
+	net.Listener
+	f *registryEngine
+}
+
+func (l *earlyListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case <-l.f.started:
+			return c, nil
+		default:
+			l.f.early.Add(1)
+			c.Close()
+		}
+	}
+}
+
+// TestSecondUserBesideTheFirst: the registry checks both users' logins at
+// once, on a first run and when a container is replaced, and nothing
+// connects to the registry's port before its container is started.
 func TestSecondUserBesideTheFirst(t *testing.T) {
 	tests := []struct {
-		name           string
-		replace        bool
-		hold           time.Duration
-		wantAction     string
-		wantOverlapped bool
+		name       string
+		replace    bool
+		wantAction string
 	}{
-		{"a first run", false, 20 * time.Second, "created", true},
-		{"a replaced container", true, 300 * time.Millisecond, "replaced", false},
+		{"a first run", false, "created"},
+		{"a replaced container", true, "replaced"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -283,7 +322,7 @@ func TestSecondUserBesideTheFirst(t *testing.T) {
 			opts.Answers.Mode = config.ModeHTTP
 			opts.Answers.Host, opts.Answers.Port, opts.Answers.Name = "registry.local", port, "reg"
 			opts.HealthTimeout = 20 * time.Second
-			reg := &loginRegistry{hold: tt.hold, readerIn: make(chan struct{})}
+			reg := &loginRegistry{hold: 20 * time.Second, readerIn: make(chan struct{})}
 			eng := &registryEngine{t: t, port: port, reg: reg, lifeEngine: &lifeEngine{images: map[string]string{opts.Answers.Image: "sha256:1"}}}
 			if tt.replace {
 				eng.old = &dockerctl.Container{ID: "old", Name: "reg", Running: true, HostPorts: []int{port},
@@ -305,47 +344,53 @@ func TestSecondUserBesideTheFirst(t *testing.T) {
 			if res.ContainerAction != tt.wantAction {
 				t.Errorf("action = %q, want %q", res.ContainerAction, tt.wantAction)
 			}
-			if got := reg.overlapped.Load(); got != tt.wantOverlapped {
-				t.Errorf("the admin's login was in flight when the reader's arrived: %v, want %v", got, tt.wantOverlapped)
+			if !reg.overlapped.Load() {
+				t.Error("the reader's login was checked after the admin's, not beside it")
 			}
-			select {
-			case <-reg.readerIn:
-			default:
-				t.Error("the second user's login was never checked")
+			if n := eng.early.Load(); n != 0 {
+				t.Errorf("%d connections reached the registry's port before its container was started", n)
 			}
 		})
 	}
 }
 
-func TestReaderBesideOnlyWhereSafe(t *testing.T) {
-	kept := &dockerctl.Container{ID: "old", Labels: map[string]string{LabelSpec: "h1"}}
-	tests := []struct {
-		name     string
-		mode     string
-		existing *dockerctl.Container
-		spec     string
-		beside   bool
-	}{
-		{"a first run", config.ModeSelfSigned, nil, "h1", true},
-		{"a kept container", config.ModeCustom, kept, "h1", true},
-		{"a replaced container", config.ModeSelfSigned, kept, "h2", false},
-		{"Let's Encrypt", config.ModeLetsEncrypt, nil, "h1", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			opts := usersOptions(t.TempDir())
-			opts.Answers.Mode = tt.mode
-			ctx, cancel := context.WithCancel(context.Background())
-			cancel()
-			done := readerBeside(ctx, opts, deadRegistry(t), nil, tt.existing, spec(tt.spec))
-			if (done != nil) != tt.beside {
-				t.Fatalf("checked beside the container step: %v, want %v", done != nil, tt.beside)
-			}
-			if done != nil {
-				<-done
-			}
-		})
-	}
+func TestReaderCheck(t *testing.T) {
+	reg := &loginRegistry{hold: 0, readerIn: make(chan struct{})}
+	srv := httptest.NewServer(reg)
+	t.Cleanup(srv.Close)
+	vopts := verify.Options{Endpoint: srv.URL, Timeout: 5 * time.Second}
+	opts := usersOptions(t.TempDir())
+	generated := map[string]string{"spectro": "reader-password"}
+
+	t.Run("run when it was not started", func(t *testing.T) {
+		before := reg.logins.Load()
+		if err := newReaderCheck(context.Background(), opts, vopts, generated).result(); err != nil {
+			t.Fatal(err)
+		}
+		if got := reg.logins.Load() - before; got != 1 {
+			t.Errorf("%d logins, want 1", got)
+		}
+	})
+	t.Run("started once", func(t *testing.T) {
+		before := reg.logins.Load()
+		c := newReaderCheck(context.Background(), opts, vopts, generated)
+		c.start()
+		c.start()
+		if err := c.result(); err != nil {
+			t.Fatal(err)
+		}
+		if got := reg.logins.Load() - before; got != 1 {
+			t.Errorf("%d logins, want 1", got)
+		}
+	})
+	t.Run("a failure says so", func(t *testing.T) {
+		c := newReaderCheck(context.Background(), opts, deadRegistry(t), generated)
+		c.vopts.Timeout = 200 * time.Millisecond
+		c.start()
+		if err := c.result(); !errors.Is(err, ErrVerifyFailed) {
+			t.Errorf("err = %v, want ErrVerifyFailed", err)
+		}
+	})
 }
 
 func freePort(t *testing.T) int {

@@ -138,7 +138,7 @@ func benchPaxsetup(b *testing.B, eng *dockerctl.Client, l Layout, a config.Answe
 		b.Fatal(err)
 	}
 	started = time.Since(start)
-	if _, err := waitReady(ctx, eng, id, vopts, 0); err != nil {
+	if _, err := waitReady(ctx, eng, id, vopts, 0, nil); err != nil {
 		b.Fatal(err)
 	}
 	return started, time.Since(start)

@@ -223,8 +223,10 @@ var defaultChown chownFunc = os.Lchown
 // back and started again. A replacement is journaled in dir (JournalFile),
 // so that a run killed halfway is undone by the next one, and its engine
 // calls ignore the operator's Ctrl-C: only the wait for the new registry
-// can be interrupted, and that puts the old one back.
-func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *dockerctl.Container, vopts verify.Options, dir string, prev *previous) (id, action string, rep verify.Report, err error) {
+// can be interrupted, and that puts the old one back. healthy, when set, is
+// called once the registry the run leaves in place, kept or new, answers
+// /health (never a previous one restored after a failure).
+func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *dockerctl.Container, vopts verify.Options, dir string, prev *previous, healthy func()) (id, action string, rep verify.Report, err error) {
 	if old != nil && old.Labels[LabelSpec] == spec.Labels[LabelSpec] {
 		action = "unchanged"
 		if !old.Running {
@@ -233,12 +235,12 @@ func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *doc
 			}
 			action = "started"
 		}
-		rep, err = waitReady(ctx, eng, old.ID, vopts, old.RestartCount)
+		rep, err = waitReady(ctx, eng, old.ID, vopts, old.RestartCount, healthy)
 		return old.ID, action, rep, err
 	}
 
 	if old == nil {
-		id, rep, err = startNew(ctx, eng, spec, vopts)
+		id, rep, err = startNew(ctx, eng, spec, vopts, healthy)
 		if err != nil {
 			if rerr := prev.restore(); rerr != nil {
 				return "", "", rep, fmt.Errorf("%w; and putting the previous files back failed: %v", err, rerr)
@@ -284,7 +286,7 @@ func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *doc
 	if err := call(ctx, func(c context.Context) error { return eng.Start(c, id) }); err != nil {
 		return "", "", rep, undo(startError(spec.Name, err))
 	}
-	rep, err = waitReady(ctx, eng, id, vopts, 0)
+	rep, err = waitReady(ctx, eng, id, vopts, 0, healthy)
 	if err != nil {
 		if rerr := j.rollback(ctx, eng); rerr != nil {
 			return "", "", rep, fmt.Errorf("%w; and restoring the previous registry failed: %v (it is the container %q: the next paxsetup init tries again, or rename it to %s and start it)", err, rerr, aside, spec.Name)
@@ -293,7 +295,7 @@ func runContainer(ctx context.Context, eng Engine, spec dockerctl.Spec, old *doc
 		// Restored means serving again, so it is waited for, unless the
 		// operator interrupted the run and wants it over.
 		if old.Running && ctx.Err() == nil {
-			if _, werr := waitReady(context.WithoutCancel(ctx), eng, old.ID, restoredVerifyOptions(dir, vopts), old.RestartCount); werr != nil {
+			if _, werr := waitReady(context.WithoutCancel(ctx), eng, old.ID, restoredVerifyOptions(dir, vopts), old.RestartCount, nil); werr != nil {
 				return "", "", rep, fmt.Errorf("the new registry failed and was removed; the previous registry was restored but does not answer (%v): %w", werr, err)
 			}
 		}
@@ -337,7 +339,7 @@ func restart(ctx context.Context, eng Engine, old *dockerctl.Container) {
 // startNew creates and starts a container and waits until it serves; a
 // container that never serves is removed, so a failed or interrupted run
 // leaves none behind.
-func startNew(ctx context.Context, eng Engine, spec dockerctl.Spec, vopts verify.Options) (string, verify.Report, error) {
+func startNew(ctx context.Context, eng Engine, spec dockerctl.Spec, vopts verify.Options, healthy func()) (string, verify.Report, error) {
 	if err := ctx.Err(); err != nil {
 		return "", verify.Report{}, err
 	}
@@ -358,7 +360,7 @@ func startNew(ctx context.Context, eng Engine, spec dockerctl.Spec, vopts verify
 		_ = eng.Remove(bg, id)
 		return "", verify.Report{}, startError(spec.Name, err)
 	}
-	rep, err := waitReady(ctx, eng, id, vopts, 0)
+	rep, err := waitReady(ctx, eng, id, vopts, 0, healthy)
 	if err != nil {
 		_ = eng.Remove(bg, id)
 		return "", rep, err
@@ -386,7 +388,8 @@ const watchInterval = 200 * time.Millisecond
 // causes, not after the verification's timeout. Under restart=always a
 // crashed registry is restarted by the engine, so a restart (the count
 // passing restarts, the engine's Restarting state) counts as a crash too.
-func waitReady(ctx context.Context, eng Engine, id string, vopts verify.Options, restarts int) (verify.Report, error) {
+// healthy, when set, is called as soon as /health answers.
+func waitReady(ctx context.Context, eng Engine, id string, vopts verify.Options, restarts int, healthy func()) (verify.Report, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan verify.Report, 1)
@@ -396,7 +399,9 @@ func waitReady(ctx context.Context, eng Engine, id string, vopts verify.Options,
 			timeout = defaultHealthTimeout
 		}
 		start := time.Now()
-		waitHealthFast(wctx, vopts, min(fastPollFor, timeout))
+		if waitHealthFast(wctx, vopts, min(fastPollFor, timeout)) && healthy != nil {
+			healthy()
+		}
 		// The whole wait stays within the timeout the operator gave.
 		vopts.Timeout = max(timeout-time.Since(start), time.Second)
 		done <- verify.Run(wctx, vopts)
@@ -448,12 +453,12 @@ const (
 	defaultHealthTimeout = 60 * time.Second
 )
 
-// waitHealthFast returns once GET /health answers 200, or after limit; the
-// verification that follows reports whatever is wrong.
-func waitHealthFast(ctx context.Context, vopts verify.Options, limit time.Duration) {
+// waitHealthFast returns once GET /health answers 200, reporting true, or
+// after limit; the verification that follows reports whatever is wrong.
+func waitHealthFast(ctx context.Context, vopts verify.Options, limit time.Duration) bool {
 	u, err := url.Parse(vopts.Endpoint)
 	if err != nil || u.Host == "" {
-		return
+		return false
 	}
 	dialer := &net.Dialer{Timeout: time.Second}
 	tr := &http.Transport{
@@ -482,24 +487,24 @@ func waitHealthFast(ctx context.Context, vopts verify.Options, limit time.Durati
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, health, nil)
 		if err != nil {
-			return
+			return false
 		}
 		resp, err := c.Do(req)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return true
 			}
 		} else if strings.Contains(err.Error(), "remote error: tls:") {
 			// The registry refused the handshake (a TLS alert), which
 			// waiting will not change. In Let's Encrypt mode each new
 			// handshake after a failed order starts another order, and the
 			// CA counts failed validations (Let's Encrypt: 5 an hour).
-			return
+			return false
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-tick.C:
 		}
 	}

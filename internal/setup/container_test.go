@@ -187,7 +187,7 @@ func TestWaitReadyCatchesRestartLoop(t *testing.T) {
 				},
 			}
 			start := time.Now()
-			_, err := waitReady(context.Background(), f, "new", registryAt(t, false, 30*time.Second), 0)
+			_, err := waitReady(context.Background(), f, "new", registryAt(t, false, 30*time.Second), 0, nil)
 			if !errors.Is(err, ErrContainerCrash) {
 				t.Fatalf("err = %v, want ErrContainerCrash", err)
 			}
@@ -216,7 +216,7 @@ func TestWaitReadyOldRestartsAreNotACrash(t *testing.T) {
 	f := &lifeEngine{inspectFn: func(string) (dockerctl.Container, error) {
 		return dockerctl.Container{ID: "old", Running: true, RestartCount: 3}, nil
 	}}
-	if _, err := waitReady(context.Background(), f, "old", registryAt(t, true, 5*time.Second), 3); err != nil {
+	if _, err := waitReady(context.Background(), f, "old", registryAt(t, true, 5*time.Second), 3, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -226,7 +226,7 @@ func TestWaitReadyNeverAnswers(t *testing.T) {
 		logs:      `time="2026-05-07T21:09:36Z" level=info msg="listening on [::]:5000"`,
 		inspectFn: func(string) (dockerctl.Container, error) { return dockerctl.Container{ID: "new", Running: true}, nil },
 	}
-	_, err := waitReady(context.Background(), f, "new", registryAt(t, false, 500*time.Millisecond), 0)
+	_, err := waitReady(context.Background(), f, "new", registryAt(t, false, 500*time.Millisecond), 0, nil)
 	if !errors.Is(err, ErrVerifyFailed) || !strings.Contains(err.Error(), "listening on [::]:5000") {
 		t.Errorf("err = %v, want ErrVerifyFailed with the last log lines", err)
 	}
@@ -247,7 +247,7 @@ func TestReplaceCancelledMidStart(t *testing.T) {
 			return nil
 		},
 	}
-	_, _, _, err := runContainer(ctx, f, spec("h1"), running("old", "h0"), registryAt(t, false, 30*time.Second), t.TempDir(), nil)
+	_, _, _, err := runContainer(ctx, f, spec("h1"), running("old", "h0"), registryAt(t, false, 30*time.Second), t.TempDir(), nil, nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -309,7 +309,7 @@ func TestFirstStartInterrupted(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			eng := tt.engine(cancel)
-			_, _, _, err := runContainer(ctx, eng, spec("h1"), nil, registryAt(t, false, 30*time.Second), t.TempDir(), nil)
+			_, _, _, err := runContainer(ctx, eng, spec("h1"), nil, registryAt(t, false, 30*time.Second), t.TempDir(), nil, nil)
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("err = %v, want context.Canceled", err)
 			}
@@ -339,7 +339,7 @@ func TestReplaceWithCrashingImage(t *testing.T) {
 			return dockerctl.Container{ID: id, Running: true}, nil
 		},
 	}
-	_, _, _, err := runContainer(context.Background(), f, spec("h1"), running("old", "h0"), registryAt(t, false, time.Second), t.TempDir(), nil)
+	_, _, _, err := runContainer(context.Background(), f, spec("h1"), running("old", "h0"), registryAt(t, false, time.Second), t.TempDir(), nil, nil)
 	if !errors.Is(err, ErrContainerCrash) || !strings.Contains(err.Error(), "previous registry was restored but does not answer") ||
 		!strings.Contains(err.Error(), "paxsetup init --mode letsencrypt") {
 		t.Fatalf("err = %v", err)

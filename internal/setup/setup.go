@@ -214,11 +214,12 @@ func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 		}
 		fmt.Fprintf(opts.Out, "acme the registry orders its certificate for %s from %s at the first HTTPS request by that name; waiting up to %s for it\n", a.Host, dirURL, opts.HealthTimeout)
 	}
+	// Ended with the run: a failed container step leaves it unread.
 	readerCtx, stopReader := context.WithCancel(ctx)
 	defer stopReader()
-	readerDone := readerBeside(readerCtx, opts, vopts, res.Generated, existing, spec)
+	reader := newReaderCheck(readerCtx, opts, vopts, res.Generated)
 	if err := step(opts.Out, "container "+a.Name, func() error {
-		id, action, rep, err := runContainer(ctx, eng, spec, existing, vopts, opts.Dir, prev)
+		id, action, rep, err := runContainer(ctx, eng, spec, existing, vopts, opts.Dir, prev, reader.start)
 		res.ContainerID, res.ContainerAction, res.Report = id, action, rep
 		return err
 	}); err != nil {
@@ -228,12 +229,7 @@ func Run(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 		return res, err
 	}
 
-	if err := step(opts.Out, "second user "+a.ReaderUser, func() error {
-		if readerDone != nil {
-			return <-readerDone
-		}
-		return checkReader(ctx, opts, vopts, res.Generated)
-	}); err != nil {
+	if err := step(opts.Out, "second user "+a.ReaderUser, reader.result); err != nil {
 		return res, err
 	}
 

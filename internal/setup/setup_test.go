@@ -191,7 +191,7 @@ func TestRunContainer(t *testing.T) {
 			if tt.healthy {
 				vopts = healthyRegistry(t)
 			}
-			_, action, _, err := runContainer(context.Background(), f, spec("h1"), tt.old, vopts, t.TempDir(), nil)
+			_, action, _, err := runContainer(context.Background(), f, spec("h1"), tt.old, vopts, t.TempDir(), nil, nil)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)

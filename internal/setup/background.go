@@ -106,11 +106,13 @@ func (p *pendingUsers) wait(ctx context.Context) (*userChanges, error) {
 // container step, which calls it once the registry the run leaves in place
 // (the kept one or the new one) answers /health: the check then goes on
 // beside the first user's, and the registry checks both bcrypt hashes at
-// once. Not earlier: a connection to the container's address while the
-// engine is still starting it can leave the host without a route to it for
-// a second (the engine's port proxy dials an address whose neighbour entry
-// is not resolved yet). Its result is read after the container step, as
-// before; when start was not called, result runs the check then.
+// once. Not earlier: a client that connects to the port while the engine is
+// still starting the container delays the registry's first answer by most
+// of a second (Docker 20.10: the port proxy's connection to the container
+// stays in SYN-SENT until TCP's first retransmission, and `docker run` with
+// a curl loop begun before it shows the same). Its result is read after the
+// container step, as before; when start was not called, result runs the
+// check then.
 type readerCheck struct {
 	ctx       context.Context
 	opts      Options

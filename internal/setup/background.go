@@ -51,7 +51,9 @@ func StartKeys(dir string, a config.Answers, replace bool) *Keys {
 // keysNeeded tells which keys the certificate step of a run will make, as
 // ensureCerts and certgen.Generate decide it.
 func keysNeeded(dir string, a config.Answers, replace bool) (ca, leaf bool) {
-	if a.Mode != config.ModeSelfSigned {
+	// A node serves the certificate its bundle installed, and has no CA
+	// key to issue another (keepNodeCert).
+	if a.Mode != config.ModeSelfSigned || a.Node != nil {
 		return false, false
 	}
 	files := certgen.Files{Dir: Layout{Dir: dir}.Certs()}
@@ -81,8 +83,12 @@ type pendingUsers struct {
 
 // startUsers prepares the users' entries (reading the htpasswd file and the
 // credentials, generating passwords, hashing) in the background. It writes
-// nothing: writeUsers writes the result in its place in the run.
+// nothing: writeUsers writes the result in its place in the run. A node
+// joining from a bundle installs the bundle's users instead: nil.
 func startUsers(l Layout, opts Options) *pendingUsers {
+	if opts.Install != nil {
+		return nil
+	}
 	p := &pendingUsers{done: make(chan struct{})}
 	go func() {
 		defer close(p.done)

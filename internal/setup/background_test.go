@@ -29,17 +29,19 @@ func TestKeysNeeded(t *testing.T) {
 		present  []string // files in certs/
 		replace  bool
 		ca, leaf bool
+		node     bool // a node joined from a bundle
 	}{
-		{"a first run", config.ModeSelfSigned, nil, false, true, true},
-		{"a re-run keeps its certificate", config.ModeSelfSigned, []string{"ca.crt", "ca.key", "tls.crt", "tls.key"}, false, false, false},
-		{"a server key alone is kept or refused", config.ModeSelfSigned, []string{"tls.key"}, false, false, false},
-		{"--force reuses the CA", config.ModeSelfSigned, []string{"ca.crt", "ca.key", "tls.crt", "tls.key"}, true, false, true},
-		{"a CA without a server certificate", config.ModeSelfSigned, []string{"ca.crt", "ca.key"}, false, false, true},
-		{"a CA certificate without its key", config.ModeSelfSigned, []string{"ca.crt"}, false, true, true},
-		{"--force without a CA", config.ModeSelfSigned, []string{"tls.crt", "tls.key"}, true, true, true},
-		{"custom mode makes no key", config.ModeCustom, nil, false, false, false},
-		{"letsencrypt mode makes no key", config.ModeLetsEncrypt, nil, true, false, false},
-		{"http mode makes no key", config.ModeHTTP, nil, false, false, false},
+		{"a first run", config.ModeSelfSigned, nil, false, true, true, false},
+		{"a re-run keeps its certificate", config.ModeSelfSigned, []string{"ca.crt", "ca.key", "tls.crt", "tls.key"}, false, false, false, false},
+		{"a server key alone is kept or refused", config.ModeSelfSigned, []string{"tls.key"}, false, false, false, false},
+		{"--force reuses the CA", config.ModeSelfSigned, []string{"ca.crt", "ca.key", "tls.crt", "tls.key"}, true, false, true, false},
+		{"a CA without a server certificate", config.ModeSelfSigned, []string{"ca.crt", "ca.key"}, false, false, true, false},
+		{"a CA certificate without its key", config.ModeSelfSigned, []string{"ca.crt"}, false, true, true, false},
+		{"--force without a CA", config.ModeSelfSigned, []string{"tls.crt", "tls.key"}, true, true, true, false},
+		{"custom mode makes no key", config.ModeCustom, nil, false, false, false, false},
+		{"letsencrypt mode makes no key", config.ModeLetsEncrypt, nil, true, false, false, false},
+		{"http mode makes no key", config.ModeHTTP, nil, false, false, false, false},
+		{"a node joining from a bundle", config.ModeSelfSigned, nil, false, false, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,6 +57,9 @@ func TestKeysNeeded(t *testing.T) {
 			}
 			a := config.Defaults()
 			a.Mode = tt.mode
+			if tt.node {
+				a.Node = &config.Node{}
+			}
 			ca, leaf := keysNeeded(dir, a, tt.replace)
 			if ca != tt.ca || leaf != tt.leaf {
 				t.Errorf("keysNeeded = CA %v, server %v; want %v, %v", ca, leaf, tt.ca, tt.leaf)

@@ -381,6 +381,8 @@ func (f *File) Bytes() []byte {
 	return []byte(b.String())
 }
 
+// Cost returns the bcrypt cost of user's hash, so a caller can tell a
+// password hashed at another --bcrypt-cost.
 func (f *File) Cost(user string) (int, error) {
 	i := f.find(user)
 	if i < 0 {

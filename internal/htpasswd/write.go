@@ -37,6 +37,3 @@ func (f *File) Stage(path string) (*Staged, error) {
 	}
 	return st, nil
 }
-
-// Cost returns the bcrypt cost of user's hash, so a caller can tell a
-// password hashed at another --bcrypt-cost.

@@ -6,8 +6,6 @@ package setup
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +13,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +21,6 @@ import (
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
-	"github.com/paxsetup/paxsetup/internal/htpasswd"
 	"github.com/paxsetup/paxsetup/internal/templates"
 	"github.com/paxsetup/paxsetup/internal/verify"
 )
@@ -331,96 +327,6 @@ func checkPort(ctx context.Context, eng Engine, port int, own *dockerctl.Contain
 	return ln.Close()
 }
 
-// writeUsers makes sure both users are in the htpasswd file, with the
-// entries prepared beside the run's checks when there are (opts.users). It
-// returns the passwords it generated.
-func writeUsers(ctx context.Context, l Layout, opts Options) (map[string]string, error) {
-	var u *userChanges
-	var err error
-	if opts.users != nil {
-		u, err = opts.users.wait(ctx)
-	} else {
-		u, err = prepareUsers(l, opts)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return u.write(l, opts)
-}
-
-// userChanges are the htpasswd file and the generated passwords a run
-// writes.
-type userChanges struct {
-	file      *htpasswd.File
-	creds     map[string]string
-	generated map[string]string
-}
-
-// prepareUsers decides both users' entries, and writes nothing. A password
-// given by file or environment is set; a user already present keeps its
-// password unless Force; any other is generated.
-func prepareUsers(l Layout, opts Options) (*userChanges, error) {
-	a := opts.Answers
-	f, err := htpasswd.Load(l.Htpasswd())
-	if errors.Is(err, fs.ErrNotExist) {
-		f = &htpasswd.File{}
-	} else if err != nil {
-		return nil, fmt.Errorf("%w (fix or remove the file, then re-run)", err)
-	}
-	creds, err := loadCredentials(opts.Dir)
-	if err != nil {
-		return nil, err
-	}
-	generated := map[string]string{}
-	for _, u := range []struct {
-		name string
-		pw   answers.Password
-	}{{a.AdminUser, opts.AdminPassword}, {a.ReaderUser, opts.ReaderPassword}} {
-		switch {
-		case u.pw.Value != "":
-			if f.Verify(u.name, u.pw.Value) != nil || !hasCost(f, u.name, costOf(a)) {
-				if err := f.Set(u.name, u.pw.Value, costOf(a)); err != nil {
-					return nil, err
-				}
-			}
-			delete(creds, u.name)
-		case f.Has(u.name) && !opts.Force:
-		default:
-			pw, err := GeneratePassword()
-			if err != nil {
-				return nil, err
-			}
-			if err := f.Set(u.name, pw, costOf(a)); err != nil {
-				return nil, err
-			}
-			creds[u.name] = pw
-			generated[u.name] = pw
-		}
-	}
-	return &userChanges{file: f, creds: creds, generated: generated}, nil
-}
-
-// write saves the users' entries and the generated passwords.
-func (u *userChanges) write(l Layout, opts Options) (map[string]string, error) {
-	// The hashes are written in full first, beside the live file, so that
-	// a full disk fails before either file changes; then the credentials
-	// go in place before the hashes: a crash between the two renames leaves
-	// a password the operator can read, never a hash nobody knows the
-	// password of.
-	staged, err := u.file.Stage(l.Htpasswd())
-	if err != nil {
-		return nil, err
-	}
-	if err := saveCredentials(opts.Dir, u.creds); err != nil {
-		staged.Abort()
-		return nil, err
-	}
-	if err := staged.Commit(); err != nil {
-		return nil, err
-	}
-	return u.generated, nil
-}
-
 // keepCert reports whether a self-signed run keeps the server certificate in
 // certs/, and refuses one that no longer fits the host and SANs unless told
 // to replace it. It writes nothing, so a run calls it before its first write:
@@ -468,98 +374,6 @@ func ensureCerts(ctx context.Context, l Layout, opts Options) error {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-// containerSpec is the registry container: the vendor's documented
-// `docker run` for the mode, with the folders this setup owns.
-func containerSpec(l Layout, a config.Answers, imageID string) (dockerctl.Spec, error) {
-	spec, files, err := baseSpec(l, a)
-	if err != nil {
-		return spec, err
-	}
-	h, err := specHash(spec, imageID, files)
-	if err != nil {
-		return spec, err
-	}
-	spec.Labels[LabelSpec] = h
-	return spec, nil
-}
-
-// baseSpec is the container for answers a, without the label that pins the
-// files' content, and the files that label covers.
-func baseSpec(l Layout, a config.Answers) (dockerctl.Spec, []string, error) {
-	cc, err := containerConfigFor(l, a)
-	if err != nil {
-		return dockerctl.Spec{}, nil, err
-	}
-	return dockerctl.Spec{
-		Name:          a.Name,
-		Image:         a.Image,
-		Env:           cc.Env,
-		Cmd:           cc.Cmd,
-		HostIP:        a.Bind,
-		HostPort:      a.Port,
-		ContainerPort: templates.ContainerPort,
-		RestartAlways: true,
-		Network:       a.Network,
-		Aliases:       aliases(a),
-		Mounts:        cc.Mounts,
-		Labels:        map[string]string{LabelManaged: "true", LabelDir: l.Dir},
-	}, cc.Files, nil
-}
-
-// aliases are the container's names on --network: the registry's host name,
-// so that containers there reach it as clients elsewhere do.
-func aliases(a config.Answers) []string {
-	if a.Network == "" {
-		return nil
-	}
-	return []string{a.Host}
-}
-
-// DockerRunFor is the `docker run` command equivalent to the container an
-// init run with answers a would start, for showing before anything is
-// written.
-func DockerRunFor(dir string, a config.Answers) (string, error) {
-	spec, _, err := baseSpec(Layout{Dir: dir}, a)
-	if err != nil {
-		return "", err
-	}
-	return templates.DockerRun(spec)
-}
-
-// specHash identifies everything the running registry depends on, files
-// included: the registry reads its certificate only at start, so a new
-// certificate needs a new container.
-func specHash(spec dockerctl.Spec, imageID string, files []string) (string, error) {
-	h := sha256.New()
-	fmt.Fprintf(h, "image=%s\nid=%s\nport=%s:%d->%d\n", spec.Image, imageID, spec.HostIP, spec.HostPort, spec.ContainerPort)
-	fmt.Fprintf(h, "cmd=%q\nenv=%q\nrestart=%v\n", spec.Cmd, spec.Env, spec.RestartAlways)
-	for _, m := range spec.Mounts {
-		fmt.Fprintf(h, "mount=%s:%s:%v\n", m.Source, m.Target, m.ReadOnly)
-	}
-	// Only a spec on a network says so, so that the containers of setups
-	// without one keep their hash and are not replaced by an upgrade.
-	if spec.Network != "" {
-		fmt.Fprintf(h, "network=%s aliases=%q\n", spec.Network, spec.Aliases)
-	}
-	keys := make([]string, 0, len(spec.Labels))
-	for k := range spec.Labels {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(h, "label=%s=%s\n", k, spec.Labels[k])
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return "", err
-		}
-		sum := sha256.Sum256(data)
-		fmt.Fprintf(h, "file=%s:%x\n", f, sum)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
 // CheckNoLinks refuses a setup folder in which a file paxsetup reads or

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
@@ -311,4 +312,94 @@ func (r *runningRegistry) apply(ctx context.Context, recheck bool, user, passwor
 	}
 	fmt.Fprintf(r.out, "Restarted container %s; the registry now uses the new file.\n", r.c.Name)
 	return nil
+}
+
+// writeUsers makes sure both users are in the htpasswd file, with the
+// entries prepared beside the run's checks when there are (opts.users). It
+// returns the passwords it generated.
+func writeUsers(ctx context.Context, l Layout, opts Options) (map[string]string, error) {
+	var u *userChanges
+	var err error
+	if opts.users != nil {
+		u, err = opts.users.wait(ctx)
+	} else {
+		u, err = prepareUsers(l, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return u.write(l, opts)
+}
+
+// userChanges are the htpasswd file and the generated passwords a run
+// writes.
+type userChanges struct {
+	file      *htpasswd.File
+	creds     map[string]string
+	generated map[string]string
+}
+
+// prepareUsers decides both users' entries, and writes nothing. A password
+// given by file or environment is set; a user already present keeps its
+// password unless Force; any other is generated.
+func prepareUsers(l Layout, opts Options) (*userChanges, error) {
+	a := opts.Answers
+	f, err := htpasswd.Load(l.Htpasswd())
+	if errors.Is(err, fs.ErrNotExist) {
+		f = &htpasswd.File{}
+	} else if err != nil {
+		return nil, fmt.Errorf("%w (fix or remove the file, then re-run)", err)
+	}
+	creds, err := loadCredentials(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	generated := map[string]string{}
+	for _, u := range []struct {
+		name string
+		pw   answers.Password
+	}{{a.AdminUser, opts.AdminPassword}, {a.ReaderUser, opts.ReaderPassword}} {
+		switch {
+		case u.pw.Value != "":
+			if f.Verify(u.name, u.pw.Value) != nil || !hasCost(f, u.name, costOf(a)) {
+				if err := f.Set(u.name, u.pw.Value, costOf(a)); err != nil {
+					return nil, err
+				}
+			}
+			delete(creds, u.name)
+		case f.Has(u.name) && !opts.Force:
+		default:
+			pw, err := GeneratePassword()
+			if err != nil {
+				return nil, err
+			}
+			if err := f.Set(u.name, pw, costOf(a)); err != nil {
+				return nil, err
+			}
+			creds[u.name] = pw
+			generated[u.name] = pw
+		}
+	}
+	return &userChanges{file: f, creds: creds, generated: generated}, nil
+}
+
+// write saves the users' entries and the generated passwords.
+func (u *userChanges) write(l Layout, opts Options) (map[string]string, error) {
+	// The hashes are written in full first, beside the live file, so that
+	// a full disk fails before either file changes; then the credentials
+	// go in place before the hashes: a crash between the two renames leaves
+	// a password the operator can read, never a hash nobody knows the
+	// password of.
+	staged, err := u.file.Stage(l.Htpasswd())
+	if err != nil {
+		return nil, err
+	}
+	if err := saveCredentials(opts.Dir, u.creds); err != nil {
+		staged.Abort()
+		return nil, err
+	}
+	if err := staged.Commit(); err != nil {
+		return nil, err
+	}
+	return u.generated, nil
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/hostinfo"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
-	"github.com/paxsetup/paxsetup/internal/preflight"
 	"github.com/paxsetup/paxsetup/internal/setup"
 	"github.com/paxsetup/paxsetup/internal/templates"
 	"github.com/paxsetup/paxsetup/internal/wizard"
@@ -189,23 +188,12 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 		return err
 	}
 	adminPW, readerPW, hostIPs, s3Keys := in.admin, in.reader, in.hostIPs, in.s3Keys
-	eng, err := connectEngine(ctx, opts, interactive)
+	eng, err := engineChecked(ctx, opts, a, s3Keys, interactive)
 	if err != nil {
 		return err
 	}
 	if eng != nil {
 		defer eng.Close()
-	}
-
-	if eng != nil && !opts.DryRun {
-		// A swap a killed run left half done holds the port and the name:
-		// it is finished or undone before the checks look at them.
-		if _, err := setup.RecoverSwap(ctx, eng, opts.Dir, opts.IO.Out); err != nil {
-			return err
-		}
-		if err := initPreflight(ctx, opts, eng, a, s3Keys, interactive); err != nil {
-			return err
-		}
 	}
 
 	var chosen wizard.Result
@@ -343,6 +331,27 @@ func s3CredentialsFile(a config.Answers) string {
 	return a.S3.CredentialsFile
 }
 
+// engineChecked reaches the engine and, for a real run, finishes or undoes a
+// swap a killed run left half done (it holds the port and the name), then
+// runs preflight: the engine is nil for a dry run that goes on without one.
+func engineChecked(ctx context.Context, opts *InitOptions, a config.Answers, s3Keys setup.S3Keys, interactive bool) (dockerctl.API, error) {
+	eng, err := connectEngine(ctx, opts, interactive)
+	if err != nil || eng == nil || opts.DryRun {
+		return eng, err
+	}
+	fail := func(err error) (dockerctl.API, error) {
+		eng.Close()
+		return nil, err
+	}
+	if _, err := setup.RecoverSwap(ctx, eng, opts.Dir, opts.IO.Out); err != nil {
+		return fail(err)
+	}
+	if err := initPreflight(ctx, opts, eng, a, s3Keys, interactive); err != nil {
+		return fail(err)
+	}
+	return eng, nil
+}
+
 // connectEngine reaches the engine. A dry run goes on without one: it
 // writes files and prints a command, and only skips the engine's checks.
 func connectEngine(ctx context.Context, opts *InitOptions, interactive bool) (dockerctl.API, error) {
@@ -401,72 +410,6 @@ func printPlan(opts *InitOptions, a config.Answers, res *setup.Result) error {
 		return err
 	}
 	fmt.Fprintf(out, "\nOnce it runs:\n%s", text)
-	return nil
-}
-
-// initPreflight checks the host before anything is written, and shows what
-// is not right. A failed check stops an unattended run; on a terminal a
-// taken port does not, since the wizard offers another.
-func initPreflight(ctx context.Context, opts *InitOptions, eng dockerctl.API, a config.Answers, s3Keys setup.S3Keys, interactive bool) error {
-	popts := preflight.FromAnswers(opts.Dir, a)
-	if err := addS3Keys(&popts, opts.Dir, s3Keys); err != nil {
-		return err
-	}
-	rep := preflight.Run(ctx, preflightDeps(opts.Factory, func(context.Context) (dockerctl.API, error) { return eng, nil }), popts)
-	out := opts.IO.Out
-	// Wrapped for the terminal, so that no word is cut at its edge.
-	width := terminalWidth(out)
-	if width == 0 {
-		width = 1 << 20
-	}
-	for _, c := range rep.Checks {
-		// Where the packs go and who downloads them is said even when
-		// all is well: it is a decision, not a host fact.
-		if c.Status == preflight.OK && c.Name != preflight.CheckS3Bucket && c.Name != preflight.CheckS3Downloads {
-			continue
-		}
-		fmt.Fprint(out, wizard.WrapIndented(string(c.Status), 5, c.Name+": "+c.Detail, width))
-		if c.Fix != "" {
-			fmt.Fprint(out, wizard.WrapIndented("", 5, "fix: "+c.Fix, width))
-		}
-	}
-	for _, c := range rep.Failed() {
-		isPort := strings.HasPrefix(c.Name, "port ")
-		if isPort && interactive {
-			continue
-		}
-		msg := c.Detail
-		if c.Fix != "" {
-			msg += "; " + c.Fix
-		}
-		// A check that a flag can fix is reported as that flag's error.
-		switch {
-		case isPort:
-			return &answers.FlagError{Flag: "port", Err: fmt.Errorf("%w: %s", setup.ErrPortInUse, msg)}
-		case c.Name == preflight.CheckCertificate:
-			return &answers.FlagError{Flag: "cert-file", Err: errors.New(msg)}
-		case c.Flag != "":
-			return &answers.FlagError{Flag: c.Flag, Err: fmt.Errorf("preflight %s: %s", c.Name, msg)}
-		}
-		return fmt.Errorf("preflight %s: %s", c.Name, msg)
-	}
-	return nil
-}
-
-// addS3Keys gives the preflight bucket check the keys the run will use:
-// those given now, else those the setup in dir already has.
-func addS3Keys(p *preflight.Options, dir string, keys setup.S3Keys) error {
-	if p.S3 == nil {
-		return nil
-	}
-	if keys == (setup.S3Keys{}) {
-		saved, err := setup.SavedSecrets(dir)
-		if err != nil {
-			return err
-		}
-		keys = saved.S3Keys
-	}
-	p.S3.Target.AccessKey, p.S3.Target.SecretKey = keys.AccessKey, keys.SecretKey
 	return nil
 }
 

@@ -103,20 +103,12 @@ func runJoin(ctx context.Context, opts *InitOptions) error {
 		return err
 	}
 	keys := setup.S3Keys{AccessKey: b.Secrets.S3AccessKey, SecretKey: b.Secrets.S3SecretKey}
-	eng, err := connectEngine(ctx, opts, false)
+	eng, err := engineChecked(ctx, opts, a, keys, false)
 	if err != nil {
 		return err
 	}
 	if eng != nil {
 		defer eng.Close()
-	}
-	if eng != nil && !opts.DryRun {
-		if _, err := setup.RecoverSwap(ctx, eng, opts.Dir, opts.IO.Out); err != nil {
-			return err
-		}
-		if err := initPreflight(ctx, opts, eng, a, keys, false); err != nil {
-			return err
-		}
 	}
 
 	fmt.Fprintf(opts.IO.Out, "Joining %s as a node, from the bundle exported on %s at %s, in %s\n",

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/fsutil"
@@ -139,7 +137,7 @@ func runUsers(ctx context.Context, opts *UsersOptions) error {
 	}
 	ch := setup.UserChange{Action: opts.Action, User: opts.User, Cost: opts.BcryptCost, Timeout: opts.Timeout}
 	if opts.Action == "add" || opts.Action == "passwd" {
-		if ch.Password, err = readNewPassword(opts, opts.User); err != nil {
+		if ch.Password, err = readNewPassword(ctx, opts, opts.User); err != nil {
 			return err
 		}
 	}
@@ -149,7 +147,7 @@ func runUsers(ctx context.Context, opts *UsersOptions) error {
 
 // readNewPassword takes the password from --password-file, stdin, or a
 // terminal prompt typed twice, and applies the password policy.
-func readNewPassword(opts *UsersOptions, user string) (string, error) {
+func readNewPassword(ctx context.Context, opts *UsersOptions, user string) (string, error) {
 	trim := func(b []byte) string {
 		return strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 	}
@@ -173,34 +171,26 @@ func readNewPassword(opts *UsersOptions, user string) (string, error) {
 		}
 		return check("password-stdin", trim(data))
 	}
-	in, ok := opts.IO.In.(*os.File)
-	if !ok || !opts.IO.StdinTTY {
+	if opts.Factory.Prompter == nil && !opts.IO.Interactive() {
 		return "", &answers.FlagError{Flag: "password-file", Err: errors.New("no terminal to ask for the password on: give --password-file or --password-stdin")}
 	}
-	w := opts.IO.ErrOut
+	p := opts.Factory.prompter(ctx, false)
+	policy := fmt.Sprintf("At least %d characters, at most %d bytes (bcrypt's limit), not the user name.", htpasswd.MinPasswordChars, htpasswd.MaxPasswordBytes)
 	for attempt := 1; ; attempt++ {
-		fmt.Fprintf(w, "New password for %s: ", user)
-		first, err := term.ReadPassword(int(in.Fd()))
-		fmt.Fprintln(w)
+		first, err := p.Password("New password for "+user, policy, func(s string) error { return htpasswd.ValidatePassword(user, s) })
 		if err != nil {
-			return "", fmt.Errorf("read the password: %w", err)
+			return "", err
 		}
-		problem := htpasswd.ValidatePassword(user, string(first))
-		if problem == nil {
-			fmt.Fprintf(w, "Type it again: ")
-			second, err := term.ReadPassword(int(in.Fd()))
-			fmt.Fprintln(w)
-			if err != nil {
-				return "", fmt.Errorf("read the password: %w", err)
-			}
-			if string(second) == string(first) {
-				return string(first), nil
-			}
-			problem = errors.New("the two passwords differ")
+		second, err := p.Password("Type it again", "", nil)
+		if err != nil {
+			return "", err
+		}
+		if second == first {
+			return first, nil
 		}
 		if attempt == 3 {
-			return "", fmt.Errorf("no password set: %w", problem)
+			return "", errors.New("no password set: the two passwords differed three times")
 		}
-		fmt.Fprintf(w, "%v; try again.\n", problem)
+		fmt.Fprintln(opts.IO.ErrOut, "The two passwords differ; try again.")
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
+	"github.com/paxsetup/paxsetup/internal/htpasswd"
 	"github.com/paxsetup/paxsetup/internal/setup"
 	"github.com/paxsetup/paxsetup/internal/wizard"
 )
@@ -109,5 +110,51 @@ func TestDownAsksThroughThePrompter(t *testing.T) {
 				t.Error("down asked nothing")
 			}
 		})
+	}
+}
+
+// passwordPrompter types passwords, one per question, and records the
+// questions.
+type passwordPrompter struct {
+	wizard.Prompter
+	typed []string
+	asked []string
+}
+
+func (p *passwordPrompter) Password(title, _ string, validate func(string) error) (string, error) {
+	p.asked = append(p.asked, title)
+	for len(p.typed) > 0 {
+		pw := p.typed[0]
+		p.typed = p.typed[1:]
+		if validate == nil || validate(pw) == nil {
+			return pw, nil
+		}
+	}
+	return "", wizard.ErrAborted
+}
+
+// TestUsersAsksThroughThePrompter: without --password-file or
+// --password-stdin, users add asks twice through the Factory's Prompter; a
+// password the policy refuses is asked again, two that differ start over,
+// and the hash written verifies against what was typed.
+func TestUsersAsksThroughThePrompter(t *testing.T) {
+	dir := t.TempDir()
+	p := &passwordPrompter{typed: []string{"short", "first-password-1", "mistyped-password", "carol-password-0", "carol-password-0"}}
+	f, _, _ := newTestFactory(nil)
+	f.Prompter = p
+	opts := &UsersOptions{IO: f.IO, Factory: f, Dir: dir, Action: "add", User: "carol"}
+	if err := runUsers(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"New password for carol", "Type it again", "New password for carol", "Type it again"}
+	if !slices.Equal(p.asked, want) {
+		t.Errorf("asked %q, want %q", p.asked, want)
+	}
+	file, err := htpasswd.Load(setup.Layout{Dir: dir}.Htpasswd())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := file.Verify("carol", "carol-password-0"); err != nil {
+		t.Errorf("carol's hash does not verify against the password typed twice: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -366,6 +367,24 @@ func TestFullDiskLeavesTheSetupWhole(t *testing.T) {
 	}
 }
 
+// lockedBuffer is a bytes.Buffer that several goroutines may write.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // runFillingDisk runs paxsetup with args and fills the filesystem at mnt,
 // leaving free bytes, as soon as the run is past its checks (which want a
 // gibibyte free). It returns the exit code and the output, and gives the
@@ -378,7 +397,9 @@ func runFillingDisk(t *testing.T, mnt string, free int64, args []string) (int, s
 		t.Fatal(err)
 	}
 	cmd := exec.Command(paxsetupBinary(t), args...)
-	var out bytes.Buffer
+	// exec copies stdout and stderr in goroutines of their own: the one
+	// buffer both go to is locked.
+	var out lockedBuffer
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = io.MultiWriter(pw, &out), &out
 	if err := cmd.Start(); err != nil {

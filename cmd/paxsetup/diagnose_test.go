@@ -22,7 +22,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
-	"github.com/paxsetup/paxsetup/internal/templates"
+	"github.com/paxsetup/paxsetup/internal/render"
 	"github.com/paxsetup/paxsetup/internal/verify"
 )
 
@@ -80,7 +80,7 @@ func runStandIn(t *testing.T, s serve) standIn {
 	}
 	spec := dockerctl.Spec{
 		Name: uniqueName(t), Image: img, HostIP: "127.0.0.1", HostPort: freePort(t),
-		Mounts: []dockerctl.Mount{{Source: auth, Target: templates.ContainerAuthDir, ReadOnly: true}},
+		Mounts: []dockerctl.Mount{{Source: auth, Target: render.ContainerAuthDir, ReadOnly: true}},
 	}
 	if s.leaf != nil {
 		key, err := s.leaf.KeyPEM()
@@ -93,8 +93,8 @@ func runStandIn(t *testing.T, s serve) standIn {
 		if err := os.WriteFile(filepath.Join(certs, "tls.key"), key, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		spec.Env = templates.RegistryEnv{}.Environ()
-		spec.Mounts = append(spec.Mounts, dockerctl.Mount{Source: certs, Target: templates.ContainerCertsDir, ReadOnly: true})
+		spec.Env = render.RegistryEnv{}.Environ()
+		spec.Mounts = append(spec.Mounts, dockerctl.Mount{Source: certs, Target: render.ContainerCertsDir, ReadOnly: true})
 	}
 	removeContainer(t, cli, spec.Name)
 	id, err := eng.Create(ctx, spec)

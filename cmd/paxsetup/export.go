@@ -19,8 +19,8 @@ import (
 	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/hostinfo"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
+	"github.com/paxsetup/paxsetup/internal/render"
 	"github.com/paxsetup/paxsetup/internal/setup"
-	"github.com/paxsetup/paxsetup/internal/templates"
 )
 
 // ExportOptions are the inputs of `paxsetup export`.
@@ -176,9 +176,9 @@ func checkExportOut(out string, force bool) error {
 
 // exportable refuses a setup that another node could not serve as it is.
 func exportable(dir string, a config.Answers) error {
-	if a.Storage != templates.StorageS3 {
+	if a.Storage != render.StorageS3 {
 		where := "in the registry container's memory (--storage inmemory)"
-		if a.Storage != templates.StorageInMemory {
+		if a.Storage != render.StorageInMemory {
 			where = fmt.Sprintf("in %s (--storage %s)", setup.Layout{Dir: dir}.Data(), a.Storage)
 		}
 		return &answers.FlagError{Flag: "dir", Err: fmt.Errorf("the setup in %s keeps its packs %s, which no other node sees: only a setup with --storage s3 can be exported; move it to S3 with paxsetup init --yes --storage s3 --s3-bucket BUCKET ... (packs already pushed are not copied: push them again), then export", dir, where)}
@@ -231,6 +231,6 @@ func printExported(opts *ExportOptions, out string, pass passphrase, a config.An
 	case a.Mode == config.ModeSelfSigned:
 		fmt.Fprintf(w, "Not the CA key (%s): renew the certificate on this host, then export again.\n", setup.Layout{Dir: opts.Dir}.CertFiles().CAKey())
 	}
-	fmt.Fprintf(w, "\nOn the other host, copy the bundle there and run:\n  paxsetup init --join %s --passphrase-file FILE\n", templates.ShellQuote(filepath.Base(out)))
+	fmt.Fprintf(w, "\nOn the other host, copy the bundle there and run:\n  paxsetup init --join %s --passphrase-file FILE\n", render.ShellQuote(filepath.Base(out)))
 	fmt.Fprintf(w, "with FILE holding the passphrase (or set %s,\nor type it when asked). On this same host, give the node its own --dir,\n--port and --name.\n", EnvBundlePassphrase)
 }

@@ -18,8 +18,8 @@ import (
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/hostinfo"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
+	"github.com/paxsetup/paxsetup/internal/render"
 	"github.com/paxsetup/paxsetup/internal/setup"
-	"github.com/paxsetup/paxsetup/internal/templates"
 	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
@@ -325,7 +325,7 @@ func checkModeFlags(opts *InitOptions, a *config.Answers) error {
 }
 
 func s3CredentialsFile(a config.Answers) string {
-	if a.S3 == nil || a.Storage != templates.StorageS3 {
+	if a.S3 == nil || a.Storage != render.StorageS3 {
 		return ""
 	}
 	return a.S3.CredentialsFile
@@ -403,7 +403,7 @@ func printPlan(opts *InitOptions, a config.Answers, res *setup.Result) error {
 	if p.Staged != "" {
 		fmt.Fprintf(out, "\nThe container it would run, as a command (no secret in it; with the plan's folders):\n\n%s", p.DockerRun)
 	} else {
-		fmt.Fprintf(out, "\nStart it with: paxsetup init --yes --dir %s\nor with the equivalent command (no secret in it):\n\n%s", templates.ShellQuote(opts.Dir), p.DockerRun)
+		fmt.Fprintf(out, "\nStart it with: paxsetup init --yes --dir %s\nor with the equivalent command (no secret in it):\n\n%s", render.ShellQuote(opts.Dir), p.DockerRun)
 	}
 	text, err := res.Palette.Render()
 	if err != nil {

@@ -14,8 +14,8 @@ import (
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/hostinfo"
+	"github.com/paxsetup/paxsetup/internal/render"
 	"github.com/paxsetup/paxsetup/internal/setup"
-	"github.com/paxsetup/paxsetup/internal/templates"
 )
 
 // nodeFlags are what a node may set for itself: where it lives on this
@@ -176,7 +176,7 @@ func bundleError(path string, pass passphrase, err error) error {
 func joinable(path string, b *bundle.Bundle) error {
 	a := b.Answers
 	switch {
-	case a.Storage != templates.StorageS3:
+	case a.Storage != render.StorageS3:
 		return &answers.FlagError{Flag: "join", Err: fmt.Errorf("%s describes a registry with --storage %s, whose packs no other node sees: only a setup with --storage s3 has nodes", path, a.Storage)}
 	case a.Mode == config.ModeLetsEncrypt:
 		return &answers.FlagError{Flag: "join", Err: fmt.Errorf("%s describes a registry that gets its certificate from an ACME CA, which every node would order on its own: export it from a setup in mode selfsigned or custom", path)}

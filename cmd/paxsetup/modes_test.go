@@ -20,7 +20,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/paxsetup/paxsetup/internal/certgen"
-	"github.com/paxsetup/paxsetup/internal/templates"
+	"github.com/paxsetup/paxsetup/internal/render"
 )
 
 // modesPlainClient reaches a plain-HTTP registry.
@@ -356,7 +356,7 @@ func TestLetsEncryptDryRun(t *testing.T) {
 	}
 	le := cfg.HTTP.TLS.LetsEncrypt
 	if le.Email != "ops@example.com" || !slices.Equal(le.Hosts, []string{"registry.example.com"}) || le.DirectoryURL != acme ||
-		le.CacheFile != templates.ACMECacheDir(acme) || !strings.HasPrefix(le.CacheFile, "/data/") || cfg.HTTP.TLS.Certificate != "" {
+		le.CacheFile != render.ACMECacheDir(acme) || !strings.HasPrefix(le.CacheFile, "/data/") || cfg.HTTP.TLS.Certificate != "" {
 		t.Errorf("letsencrypt = %+v, certificate %q", le, cfg.HTTP.TLS.Certificate)
 	}
 	if cfg.Storage.Type() != "filesystem" || cfg.Auth["htpasswd"]["path"] != "/auth/htpasswd-basic" {

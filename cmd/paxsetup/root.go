@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/paxsetup/paxsetup/internal/answers"
-	"github.com/paxsetup/paxsetup/internal/templates"
+	"github.com/paxsetup/paxsetup/internal/render"
 )
 
 // Exit codes, documented in the README and in `paxsetup --help`.
@@ -173,7 +173,7 @@ func dirArg(f *Factory, dir string) string {
 	if abs(dir) == abs(defaultDir(f)) {
 		return ""
 	}
-	return " --dir " + templates.ShellQuote(abs(dir))
+	return " --dir " + render.ShellQuote(abs(dir))
 }
 
 // usageError is a call paxsetup cannot parse: a wrong number of arguments,

@@ -21,8 +21,8 @@ import (
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
+	"github.com/paxsetup/paxsetup/internal/render"
 	"github.com/paxsetup/paxsetup/internal/secretenv"
-	"github.com/paxsetup/paxsetup/internal/templates"
 )
 
 // ErrNotInteractive is returned when a question would have to be asked but
@@ -280,7 +280,7 @@ func dropUnused(a *config.Answers, changed func(string) bool) {
 	if a.Mode == config.ModeLetsEncrypt && !changed("san") {
 		// A certificate's IP SANs saved by another mode are no names
 		// Let's Encrypt can issue for.
-		a.SANs = slices.DeleteFunc(slices.Clone(a.SANs), func(s string) bool { return templates.ValidateACMEHost(s) != nil })
+		a.SANs = slices.DeleteFunc(slices.Clone(a.SANs), func(s string) bool { return render.ValidateACMEHost(s) != nil })
 	}
 	if a.Mode != config.ModeCustom {
 		forget("cert-file", &a.CertFile)
@@ -289,7 +289,7 @@ func dropUnused(a *config.Answers, changed func(string) bool) {
 	if a.Mode != config.ModeCustom && a.Mode != config.ModeLetsEncrypt {
 		forget("ca-file", &a.CAFile)
 	}
-	if a.Storage != templates.StorageS3 && !slices.ContainsFunc(s3Flags, changed) {
+	if a.Storage != render.StorageS3 && !slices.ContainsFunc(s3Flags, changed) {
 		a.S3 = nil
 	}
 }
@@ -340,7 +340,7 @@ var certFlags = []struct {
 
 // validateModes checks the answers that depend on the mode and the storage:
 // each flag is used by one mode or storage only, and what that mode needs is
-// there. The registry's own values are checked by templates.Registry, which
+// there. The registry's own values are checked by render.Registry, which
 // writes them.
 func validateModes(a config.Answers) error {
 	// Zero is an answer that was never set: the default cost. Merge fills
@@ -350,10 +350,10 @@ func validateModes(a config.Answers) error {
 			return &FlagError{Flag: "bcrypt-cost", Err: errors.New(strings.TrimPrefix(err.Error(), "--bcrypt-cost "))}
 		}
 	}
-	if !slices.Contains(templates.StorageDrivers, a.Storage) {
+	if !slices.Contains(render.StorageDrivers, a.Storage) {
 		return flagErr("storage", "unknown storage %q: use filesystem (packs under <dir>/data), inmemory (lost on restart) or s3", a.Storage)
 	}
-	if a.Storage != templates.StorageS3 && a.S3 != nil {
+	if a.Storage != render.StorageS3 && a.S3 != nil {
 		return flagErr("storage", "--s3-* flags are for --storage s3, not %s: add --storage s3 or drop them", a.Storage)
 	}
 	if err := CheckURLUserinfo(a.ACMEDirectory); err != nil {
@@ -425,11 +425,11 @@ func validateModes(a config.Answers) error {
 			}
 		}
 	}
-	if a.Storage == templates.StorageS3 && a.S3 == nil {
+	if a.Storage == render.StorageS3 && a.S3 == nil {
 		a.S3 = &config.S3Config{}
 	}
-	if err := templates.FromAnswers(a).Validate(); err != nil {
-		var ve *templates.ValueError
+	if err := render.FromAnswers(a).Validate(); err != nil {
+		var ve *render.ValueError
 		if errors.As(err, &ve) {
 			return &FlagError{Flag: ve.Flag, Err: ve.Err}
 		}

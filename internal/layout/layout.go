@@ -7,7 +7,7 @@ import (
 
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
-	"github.com/paxsetup/paxsetup/internal/templates"
+	"github.com/paxsetup/paxsetup/internal/render"
 )
 
 // Layout names the files of the setup in Dir:
@@ -90,10 +90,10 @@ func (l Layout) ClientCerts() string { return l.join("certs", ClientCertsDir) }
 func (l Layout) Config() string { return l.join("config") }
 
 // ConfigFile is the registry config paxsetup writes there.
-func (l Layout) ConfigFile() string { return l.join("config", templates.ConfigFileName) }
+func (l Layout) ConfigFile() string { return l.join("config", render.ConfigFileName) }
 
 // ACMECAFile is the CA of a private ACME directory's own HTTPS certificate.
-func (l Layout) ACMECAFile() string { return l.join("config", templates.ACMECAFileName) }
+func (l Layout) ACMECAFile() string { return l.join("config", render.ACMECAFileName) }
 
 // Data is the pack storage mounted at /data; paxsetup never deletes it.
 func (l Layout) Data() string { return l.join("data") }

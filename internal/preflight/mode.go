@@ -9,7 +9,7 @@ import (
 
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
-	"github.com/paxsetup/paxsetup/internal/templates"
+	"github.com/paxsetup/paxsetup/internal/render"
 )
 
 // Names of the mode's checks.
@@ -96,7 +96,7 @@ func (e *env) letsEncryptChecks(ctx context.Context) []Check {
 	case email == "":
 		out = append(out, Check{Name: CheckLEEmail, Status: Fail, Detail: "no email for the Let's Encrypt account",
 			Fix: "give --email: Let's Encrypt writes there before a certificate expires"})
-	case templates.ValidateEmail(email) != nil:
+	case render.ValidateEmail(email) != nil:
 		out = append(out, Check{Name: CheckLEEmail, Status: Fail, Detail: fmt.Sprintf("%q is not an email address", email),
 			Fix: "give --email as name@example.com"})
 	default:

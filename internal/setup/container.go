@@ -15,7 +15,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/fsutil"
-	"github.com/paxsetup/paxsetup/internal/templates"
+	"github.com/paxsetup/paxsetup/internal/render"
 	"github.com/paxsetup/paxsetup/internal/verify"
 )
 
@@ -121,8 +121,8 @@ func ensureImage(ctx context.Context, eng Engine, opts Options) (imageChoice, er
 		return imageChoice{}, fr.err
 	}
 	choice.Engine = fr.info
-	if p := choice.Config.TCPPort(); p != 0 && p != templates.ContainerPort {
-		fmt.Fprintf(out, "warn the image exposes port %d, but the registry's config listens on %d: check the image's documentation\n", p, templates.ContainerPort)
+	if p := choice.Config.TCPPort(); p != 0 && p != render.ContainerPort {
+		fmt.Fprintf(out, "warn the image exposes port %d, but the registry's config listens on %d: check the image's documentation\n", p, render.ContainerPort)
 	}
 	return choice, nil
 }

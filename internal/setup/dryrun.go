@@ -12,7 +12,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
-	"github.com/paxsetup/paxsetup/internal/templates"
+	"github.com/paxsetup/paxsetup/internal/render"
 )
 
 // Plan is what a dry run would have started.
@@ -115,7 +115,7 @@ func dryRun(ctx context.Context, eng Engine, opts Options) (*Result, error) {
 		}
 	}
 	res.Plan.Spec = spec
-	if res.Plan.DockerRun, err = templates.DockerRun(spec); err != nil {
+	if res.Plan.DockerRun, err = render.DockerRun(spec); err != nil {
 		return nil, err
 	}
 	// A dry run pulls nothing, so the image the registry was pinned to
@@ -160,8 +160,8 @@ func writeModeFiles(ctx context.Context, l Layout, opts Options) error {
 			return err
 		}
 	}
-	if templates.FromAnswers(opts.Answers).UsesConfigFile() {
-		return step(opts.Out, "registry config in config/"+templates.ConfigFileName, func() error { return writeRegistryConfig(l, opts) })
+	if render.FromAnswers(opts.Answers).UsesConfigFile() {
+		return step(opts.Out, "registry config in config/"+render.ConfigFileName, func() error { return writeRegistryConfig(l, opts) })
 	}
 	return writeRegistryConfig(l, opts)
 }

@@ -13,8 +13,8 @@ import (
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/fsutil"
+	"github.com/paxsetup/paxsetup/internal/render"
 	"github.com/paxsetup/paxsetup/internal/secretenv"
-	"github.com/paxsetup/paxsetup/internal/templates"
 )
 
 // S3Keys are the S3 access key pair. They reach only the 0600 config file.
@@ -87,9 +87,9 @@ func ReadS3Keys(file string, getenv func(string) string) (S3Keys, error) {
 // wrote (`init --yes` replays a setup without the keys being given again),
 // and with S3 storage the http secret the registries sharing the bucket
 // must agree on (see httpSecretFor).
-func registryFor(l Layout, opts Options) (templates.Registry, error) {
-	r := templates.FromAnswers(opts.Answers)
-	if r.Storage.Driver != templates.StorageS3 {
+func registryFor(l Layout, opts Options) (render.Registry, error) {
+	r := render.FromAnswers(opts.Answers)
+	if r.Storage.Driver != render.StorageS3 {
 		return r, nil
 	}
 	saved, err := SavedSecrets(l.Dir)
@@ -118,7 +118,7 @@ func writeRegistryConfig(l Layout, opts Options) error {
 	}
 	c, err := r.Render()
 	if err != nil {
-		var ve *templates.ValueError
+		var ve *render.ValueError
 		if errors.As(err, &ve) {
 			return &answers.FlagError{Flag: ve.Flag, Err: ve.Err}
 		}
@@ -153,26 +153,26 @@ type containerConfig struct {
 // containerConfigFor decides the container's configuration. It needs no
 // secret: a config file's content is hashed from disk.
 func containerConfigFor(l Layout, a config.Answers) (containerConfig, error) {
-	r := templates.FromAnswers(a)
+	r := render.FromAnswers(a)
 	var cc containerConfig
 	// /auth is mounted in every mode, Let's Encrypt too (the vendor's
 	// example keeps htpasswd-basic next to myconfig.yml): one htpasswd file
 	// for `paxsetup users` to edit, wherever the registry is configured.
-	cc.Mounts = []dockerctl.Mount{{Source: l.Auth(), Target: templates.ContainerAuthDir, ReadOnly: true}}
+	cc.Mounts = []dockerctl.Mount{{Source: l.Auth(), Target: render.ContainerAuthDir, ReadOnly: true}}
 	cc.Files = []string{l.Htpasswd()}
-	if r.TLS == templates.TLSCertificate {
-		cc.Mounts = append(cc.Mounts, dockerctl.Mount{Source: l.Certs(), Target: templates.ContainerCertsDir, ReadOnly: true})
+	if r.TLS == render.TLSCertificate {
+		cc.Mounts = append(cc.Mounts, dockerctl.Mount{Source: l.Certs(), Target: render.ContainerCertsDir, ReadOnly: true})
 		cc.Files = append(cc.Files, l.CertFiles().TLSCert(), l.CertFiles().TLSKey())
 	}
 	// /data holds the packs (filesystem storage) and the ACME cache; it is
 	// mounted with any storage, so switching storage never hides it.
-	cc.Mounts = append(cc.Mounts, dockerctl.Mount{Source: l.Data(), Target: templates.ContainerDataDir})
+	cc.Mounts = append(cc.Mounts, dockerctl.Mount{Source: l.Data(), Target: render.ContainerDataDir})
 	if r.UsesConfigFile() {
-		cc.Mounts = append(cc.Mounts, dockerctl.Mount{Source: l.Config(), Target: templates.ContainerConfigDir, ReadOnly: true})
-		cc.Cmd = []string{"serve", templates.ConfigFile}
+		cc.Mounts = append(cc.Mounts, dockerctl.Mount{Source: l.Config(), Target: render.ContainerConfigDir, ReadOnly: true})
+		cc.Cmd = []string{"serve", render.ConfigFile}
 		cc.Files = append(cc.Files, l.ConfigFile())
 		if a.Mode == config.ModeLetsEncrypt && a.ACMECAFile != "" {
-			cc.Env = []string{EnvSSLCertFile + "=" + templates.ContainerACMECAFile}
+			cc.Env = []string{EnvSSLCertFile + "=" + render.ContainerACMECAFile}
 			cc.Files = append(cc.Files, l.ACMECAFile())
 		}
 		return cc, nil
@@ -189,7 +189,7 @@ func containerConfigFor(l Layout, a config.Answers) (containerConfig, error) {
 // run: nothing is wrong, but something may surprise.
 func Warnings(a config.Answers) []string {
 	var w []string
-	if a.Storage == templates.StorageInMemory {
+	if a.Storage == render.StorageInMemory {
 		w = append(w, "--storage inmemory keeps packs in the container's memory: every pack is lost when the registry restarts or is replaced; use filesystem (the default) or s3 for anything but a test")
 	}
 	if a.Mode == config.ModeLetsEncrypt {

@@ -23,7 +23,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
-	"github.com/paxsetup/paxsetup/internal/templates"
+	"github.com/paxsetup/paxsetup/internal/render"
 )
 
 var testNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -374,7 +374,7 @@ func TestContainerConfigFor(t *testing.T) {
 			if (len(cc.Cmd) > 0) != tt.wantCmd || (len(cc.Env) > 0) == tt.wantCmd {
 				t.Errorf("cmd %q, env %q: want exactly one of them", cc.Cmd, cc.Env)
 			}
-			if tt.wantCmd && !slices.Equal(cc.Cmd, []string{"serve", templates.ConfigFile}) {
+			if tt.wantCmd && !slices.Equal(cc.Cmd, []string{"serve", render.ConfigFile}) {
 				t.Errorf("cmd = %q", cc.Cmd)
 			}
 			if len(cc.Files) != tt.wantFiles || cc.Files[0] != l.Htpasswd() {

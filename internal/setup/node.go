@@ -18,7 +18,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
-	"github.com/paxsetup/paxsetup/internal/templates"
+	"github.com/paxsetup/paxsetup/internal/render"
 )
 
 // SharedFile is a file that every node of a registry shared through S3
@@ -50,7 +50,7 @@ var SharedFiles = []SharedFile{
 
 // servesOwnCert reports whether the setup serves the certificate in certs/.
 func servesOwnCert(a config.Answers) bool {
-	return templates.FromAnswers(a).TLS == templates.TLSCertificate
+	return render.FromAnswers(a).TLS == render.TLSCertificate
 }
 
 // ReadShared reads the shared files of the setup in dir, as a bundle
@@ -68,7 +68,7 @@ func ReadShared(dir string, a config.Answers) (map[string][]byte, error) {
 		case errors.Is(err, fs.ErrNotExist) && f.Optional:
 			continue
 		case errors.Is(err, fs.ErrNotExist):
-			return nil, fmt.Errorf("%s is missing: run paxsetup init --yes --dir %s to make the setup whole, then export again", p, templates.ShellQuote(dir))
+			return nil, fmt.Errorf("%s is missing: run paxsetup init --yes --dir %s to make the setup whole, then export again", p, render.ShellQuote(dir))
 		case err != nil:
 			return nil, err
 		}

@@ -8,13 +8,13 @@ import (
 	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/fsutil"
-	"github.com/paxsetup/paxsetup/internal/templates"
+	"github.com/paxsetup/paxsetup/internal/render"
 )
 
 // PaletteFor is what the operator enters in Palette for the setup in dir.
-func PaletteFor(dir string, a config.Answers, generated map[string]string) templates.Palette {
-	p := templates.Palette{
-		TLS:           templates.FromAnswers(a).TLS,
+func PaletteFor(dir string, a config.Answers, generated map[string]string) render.Palette {
+	p := render.Palette{
+		TLS:           render.FromAnswers(a).TLS,
 		Endpoint:      Endpoint(a),
 		HostPort:      HostPort(a),
 		AdminUser:     a.AdminUser,
@@ -32,7 +32,7 @@ func PaletteFor(dir string, a config.Answers, generated map[string]string) templ
 	p.GeneratedPassword = generated
 	// A letsencrypt registry is no shared one: each node would order its
 	// own certificate (paxsetup export refuses it).
-	if a.Storage == templates.StorageS3 && a.Mode != config.ModeLetsEncrypt {
+	if a.Storage == render.StorageS3 && a.Mode != config.ModeLetsEncrypt {
 		host := a.Host
 		if strings.Contains(host, ":") {
 			host = "[" + host + "]"
@@ -48,7 +48,7 @@ func PaletteFor(dir string, a config.Answers, generated map[string]string) templ
 
 // SavePalette keeps the hand-off text next to the setup, pointing to the
 // credentials file rather than holding any password.
-func SavePalette(dir string, p templates.Palette) error {
+func SavePalette(dir string, p render.Palette) error {
 	p.GeneratedPassword = nil
 	text, err := p.Render()
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
-	"github.com/paxsetup/paxsetup/internal/templates"
+	"github.com/paxsetup/paxsetup/internal/render"
 	"github.com/paxsetup/paxsetup/internal/verify"
 )
 
@@ -109,7 +109,7 @@ type Result struct {
 	ContainerID     string
 	ContainerAction string // created, unchanged, started, replaced
 	Report          verify.Report
-	Palette         templates.Palette
+	Palette         render.Palette
 	// Plan is set by a dry run: what would be started.
 	Plan *Plan
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
-	"github.com/paxsetup/paxsetup/internal/templates"
+	"github.com/paxsetup/paxsetup/internal/render"
 )
 
 // containerSpec is the registry container: the vendor's documented
@@ -41,7 +41,7 @@ func baseSpec(l Layout, a config.Answers) (dockerctl.Spec, []string, error) {
 		Cmd:           cc.Cmd,
 		HostIP:        a.Bind,
 		HostPort:      a.Port,
-		ContainerPort: templates.ContainerPort,
+		ContainerPort: render.ContainerPort,
 		RestartAlways: true,
 		Network:       a.Network,
 		Aliases:       aliases(a),
@@ -67,7 +67,7 @@ func DockerRunFor(dir string, a config.Answers) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return templates.DockerRun(spec)
+	return render.DockerRun(spec)
 }
 
 // specHash identifies everything the running registry depends on, files

@@ -14,7 +14,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/dockerctl"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
-	"github.com/paxsetup/paxsetup/internal/templates"
+	"github.com/paxsetup/paxsetup/internal/render"
 	"github.com/paxsetup/paxsetup/internal/verify"
 )
 
@@ -183,7 +183,7 @@ func (u *Users) Apply(ctx context.Context, ch UserChange, connect func(context.C
 			return err
 		}
 	}
-	if u.haveSetup && u.saved.Storage == templates.StorageS3 {
+	if u.haveSetup && u.saved.Storage == render.StorageS3 {
 		fmt.Fprint(out, nodesNote)
 	}
 	return nil

@@ -10,7 +10,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
-	"github.com/paxsetup/paxsetup/internal/templates"
+	"github.com/paxsetup/paxsetup/internal/render"
 	"github.com/paxsetup/paxsetup/internal/verify"
 )
 
@@ -35,7 +35,7 @@ func VerifyOptions(dir string, a config.Answers) (verify.Options, error) {
 		DialAddr:      net.JoinHostPort(dialHost(a.Bind), strconv.Itoa(a.Port)),
 		ContainerName: a.Name,
 	}
-	if a.Storage == templates.StorageS3 && a.S3 != nil {
+	if a.Storage == render.StorageS3 && a.S3 != nil {
 		v.Downloads = "the registry serves the layers itself (storage.redirect.disable)"
 		if a.S3.Redirect {
 			v.Downloads = "it redirects layer downloads to the S3 endpoint (--s3-redirect), which every client must reach"

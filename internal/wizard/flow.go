@@ -10,7 +10,7 @@ import (
 	"github.com/paxsetup/paxsetup/internal/certgen"
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/htpasswd"
-	"github.com/paxsetup/paxsetup/internal/templates"
+	"github.com/paxsetup/paxsetup/internal/render"
 )
 
 // Checks are what the wizard asks of the host while it asks the operator,
@@ -200,7 +200,7 @@ func (f *Flow) questions(a config.Answers, existing *Existing, admin, reader ans
 		def:  a.Host,
 		validate: func(s string) error {
 			if q.mode.answer() == config.ModeLetsEncrypt {
-				return templates.ValidateACMEHost(s)
+				return render.ValidateACMEHost(s)
 			}
 			return certgen.ValidateHost(s)
 		},
@@ -221,7 +221,7 @@ func (f *Flow) questions(a config.Answers, existing *Existing, admin, reader ans
 		title:    static("Email for Let's Encrypt"),
 		help:     static("Let's Encrypt sends notices about the certificate here."),
 		def:      a.Email,
-		validate: templates.ValidateEmail,
+		validate: render.ValidateEmail,
 		when:     ask("email", isMode(config.ModeLetsEncrypt)),
 	})
 	q.certFile = add(&question{kind: kindInput,
@@ -323,7 +323,7 @@ func (f *Flow) questions(a config.Answers, existing *Existing, admin, reader ans
 	if s3 == nil {
 		s3 = &config.S3Config{}
 	}
-	isS3 := func() bool { return q.storage.answer() == templates.StorageS3 }
+	isS3 := func() bool { return q.storage.answer() == render.StorageS3 }
 	nonEmpty := func(what string) func(string) error {
 		return func(v string) error {
 			if strings.TrimSpace(v) == "" {

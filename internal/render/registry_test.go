@@ -1,4 +1,4 @@
-package templates
+package render
 
 import (
 	"bytes"
@@ -35,10 +35,10 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test ./internal/templates -update to write it)", err)
+		t.Fatalf("%v (run go test ./internal/render -update to write it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the rendered output (run go test ./internal/templates -update if the change is meant):\n--- got\n%s\n--- want\n%s", path, got, want)
+		t.Errorf("%s differs from the rendered output (run go test ./internal/render -update if the change is meant):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
 

@@ -1,7 +1,8 @@
-// Package templates holds what paxsetup hands to the registry and to the
-// operator: the registry's environment for each mode and the text that tells
-// the operator what to enter in Palette.
-package templates
+// Package render turns a setup's answers into what paxsetup hands to the
+// registry and to the operator: the registry's config file or environment,
+// the equivalent docker run command, and the text that tells the operator
+// what to enter in Palette.
+package render
 
 import (
 	"bytes"

@@ -112,17 +112,9 @@ func writeSecret(t *testing.T, dir, name, value string) string {
 func TestInitSelfSignedEndToEnd(t *testing.T) {
 	cli := dockerClient(t)
 	img := standInImage(t)
-	name := uniqueName(t)
-	removeContainer(t, cli, name)
-	port := freePort(t)
-	work := t.TempDir()
-	dir := filepath.Join(work, "setup")
-	adminFile := writeSecret(t, work, "admin.pw", adminPW)
-	readerFile := writeSecret(t, work, "reader.pw", readerPW)
-
-	args := []string{"init", "--yes", "--host", e2eHost, "--san", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--dir", dir, "--image", img, "--pull", "never", "--name", name,
-		"--admin-password-file", adminFile, "--reader-password-file", readerFile, "--no-color"}
+	fx := newE2ESetup(t, "")
+	name, port, dir := fx.name, fx.port, fx.dir
+	args := fx.initArgs(img, "--san", "127.0.0.1")
 	r := runBinary(t, nil, args...)
 	if r.code != 0 {
 		t.Fatalf("init exited %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
@@ -409,12 +401,9 @@ func TestInitSelfSignedEndToEnd(t *testing.T) {
 // TestInitGeneratesPasswords checks passwords paxsetup makes: shown once,
 // saved 0600, and accepted by the registry.
 func TestInitGeneratesPasswords(t *testing.T) {
-	cli := dockerClient(t)
 	img := standInImage(t)
-	name := uniqueName(t)
-	removeContainer(t, cli, name)
-	port := freePort(t)
-	dir := filepath.Join(t.TempDir(), "setup")
+	fx := newE2ESetup(t, "")
+	name, port, dir := fx.name, fx.port, fx.dir
 
 	r := runBinary(t, nil, "init", "--yes", "--host", e2eHost, "--port", strconv.Itoa(port), "--dir", dir,
 		"--image", img, "--pull", "never", "--name", name, "--no-color")

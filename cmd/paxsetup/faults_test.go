@@ -41,10 +41,10 @@ func faultRuns(t *testing.T) int {
 // faultSetup is a setup that a fault test runs init against again and
 // again: base is `init --yes` with every answer of the setup.
 type faultSetup struct {
-	cli       *client.Client
-	dir, name string
-	port      int
-	base      []string
+	*e2eSetup
+	// base is the first init, its passwords from the environment it was
+	// given, without the password files.
+	base []string
 }
 
 // newFaultSetup starts a registry with the stand-in image, its setup in dir,
@@ -52,21 +52,13 @@ type faultSetup struct {
 // setup goes when the test ends.
 func newFaultSetup(t *testing.T, dir string, env []string) *faultSetup {
 	t.Helper()
-	s := &faultSetup{cli: dockerClient(t), dir: dir, name: uniqueName(t), port: freePort(t)}
-	removeContainer(t, s.cli, s.name)
-	removeSetupContainers(t, s.cli, dir)
+	s := &faultSetup{e2eSetup: newE2ESetup(t, dir)}
 	s.base = []string{"init", "--yes", "--host", e2eHost, "--san", "127.0.0.1", "--port", strconv.Itoa(s.port),
 		"--dir", dir, "--image", standInImage(t), "--pull", "never", "--name", s.name, "--no-color"}
 	if r := runBinary(t, env, s.base...); r.code != 0 {
 		t.Fatalf("init exited %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	return s
-}
-
-// containers counts the containers of the setup, whatever their names.
-func (s *faultSetup) containers(t *testing.T) int {
-	t.Helper()
-	return countSetupContainers(t, s.cli, s.dir)
 }
 
 // removeSetupContainers removes, when the test ends, every container of the

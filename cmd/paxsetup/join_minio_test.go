@@ -39,15 +39,13 @@ func TestJoinedNodeServesTheSameRegistry(t *testing.T) {
 	m := startMinIO(t, cli, netName)
 	m.CreateBucket(t, "packs")
 	work := t.TempDir()
-	adminFile, readerFile := writeSecret(t, work, "a", adminPW), writeSecret(t, work, "r", readerPW)
 	keys := writeSecret(t, work, "s3-keys", "aws_access_key_id="+m.AccessKey+"\naws_secret_access_key="+m.SecretKey)
 	passFile := writeSecret(t, work, "bundle.pass", bundlePass)
 
-	first, c1, p1 := filepath.Join(work, "first"), uniqueName(t), freePort(t)
-	removeContainer(t, cli, c1)
-	r := runBinary(t, nil, append(modesInitArgs(first, img, c1, p1, adminFile, readerFile),
-		"--network", netName, "--storage", "s3", "--s3-bucket", "packs", "--s3-regionendpoint", m.AddrURL,
-		"--s3-credentials-file", keys, "--san", "node1.registry.local", "--san", "node2.registry.local")...)
+	fx1 := newE2ESetup(t, "")
+	first, c1, p1 := fx1.dir, fx1.name, fx1.port
+	r := fx1.init(img, "--network", netName, "--storage", "s3", "--s3-bucket", "packs", "--s3-regionendpoint", m.AddrURL,
+		"--s3-credentials-file", keys, "--san", "node1.registry.local", "--san", "node2.registry.local")
 	if r.code != 0 {
 		logs, _ := containerLogs(cli, c1)
 		t.Fatalf("init exited %d\n%s%s\nregistry log:\n%s", r.code, r.stdout, r.stderr, logs)
@@ -70,8 +68,8 @@ func TestJoinedNodeServesTheSameRegistry(t *testing.T) {
 	if r := runBinary(t, nil, "export", "--dir", first, "--out", bundleFile, "--passphrase-file", passFile, "--no-color"); r.code != 0 {
 		t.Fatalf("export exited %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	node, c2, p2 := filepath.Join(work, "node"), uniqueName(t)+"-node", freePort(t)
-	removeContainer(t, cli, c2)
+	fx2 := newE2ESetup(t, "")
+	node, c2, p2 := fx2.dir, fx2.name, fx2.port
 	join := []string{"init", "--join", bundleFile, "--passphrase-file", passFile, "--dir", node, "--port", strconv.Itoa(p2),
 		"--name", c2, "--network", netName, "--image", img, "--pull", "never", "--no-color"}
 	joinStart := time.Now()
@@ -141,11 +139,10 @@ func TestJoinedNodeServesTheSameRegistry(t *testing.T) {
 
 	// A registry on the same bucket set up by a plain init has a secret of
 	// its own: the upload begun on the first node fails there.
-	other, c3, p3 := filepath.Join(work, "other"), uniqueName(t)+"-other", freePort(t)
-	removeContainer(t, cli, c3)
-	if r := runBinary(t, nil, append(modesInitArgs(other, img, c3, p3, adminFile, readerFile),
-		"--network", netName, "--storage", "s3", "--s3-bucket", "packs", "--s3-regionendpoint", m.AddrURL,
-		"--s3-credentials-file", keys)...); r.code != 0 {
+	fx3 := newE2ESetup(t, "")
+	other, p3 := fx3.dir, fx3.port
+	if r := fx3.init(img, "--network", netName, "--storage", "s3", "--s3-bucket", "packs", "--s3-regionendpoint", m.AddrURL,
+		"--s3-credentials-file", keys); r.code != 0 {
 		t.Fatalf("init of a registry with its own secret exited %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	code := finishElsewhere(t, tr, clientTransport(t, filepath.Join(other, "certs", "ca.crt")), p1, p3)

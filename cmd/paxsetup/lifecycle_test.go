@@ -30,65 +30,34 @@ import (
 // lifecycleSetup is one setup of the stand-in registry made by the built
 // binary, with its own container name, port and folder.
 type lifecycleSetup struct {
-	t          *testing.T
-	cli        *client.Client
-	name       string
-	port       int
-	dir        string
-	adminFile  string
-	readerFile string
+	*e2eSetup
 	// images are removed after the setup's containers, which may use them.
 	images []string
 }
 
 func newLifecycleSetup(t *testing.T) *lifecycleSetup {
 	t.Helper()
-	cli := dockerClient(t)
-	work := t.TempDir()
-	s := &lifecycleSetup{
-		t: t, cli: cli, name: uniqueName(t), port: freePort(t), dir: filepath.Join(work, "setup"),
-		adminFile: writeSecret(t, work, "admin.pw", adminPW), readerFile: writeSecret(t, work, "reader.pw", readerPW),
-	}
-	removeContainer(t, cli, s.name)
-	// Containers set aside or renamed by a test are found by the setup's
-	// label and removed too.
+	s := &lifecycleSetup{}
+	// Registered before the setup's own cleanup, so it runs after it: the
+	// images go once the containers that may use them are gone.
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		res, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", "io.paxsetup.dir="+s.dir)})
-		if err != nil {
-			return
-		}
-		for _, c := range res.Items {
-			_, _ = cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
-		}
 		for _, ref := range s.images {
-			untag(cli, ref)
+			untag(s.cli, ref)
 		}
 	})
+	s.e2eSetup = newE2ESetup(t, "")
 	return s
 }
 
-// init runs `paxsetup init --yes` for this setup with extra arguments.
+// init runs `paxsetup init --yes` for this setup, its certificate also
+// for 127.0.0.1, with extra arguments.
 func (s *lifecycleSetup) init(image string, extra ...string) run {
 	s.t.Helper()
-	args := append([]string{"init", "--yes", "--host", e2eHost, "--san", "127.0.0.1", "--port", strconv.Itoa(s.port),
-		"--dir", s.dir, "--image", image, "--pull", "never", "--name", s.name,
-		"--admin-password-file", s.adminFile, "--reader-password-file", s.readerFile, "--no-color"}, extra...)
-	return runBinary(s.t, nil, args...)
-}
-
-func (s *lifecycleSetup) run(args ...string) run {
-	s.t.Helper()
-	return runBinary(s.t, nil, append(append([]string{}, args...), "--dir", s.dir, "--no-color")...)
+	return s.e2eSetup.init(image, append([]string{"--san", "127.0.0.1"}, extra...)...)
 }
 
 func (s *lifecycleSetup) http() *http.Client {
 	return registryClient(s.t, filepath.Join(s.dir, "certs", "ca.crt"), e2eHost, s.port)
-}
-
-func (s *lifecycleSetup) endpoint() string {
-	return "https://" + e2eHost + ":" + strconv.Itoa(s.port)
 }
 
 func mustSucceed(t *testing.T, what string, r run) {

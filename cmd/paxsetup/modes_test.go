@@ -26,13 +26,6 @@ import (
 // modesPlainClient reaches a plain-HTTP registry.
 func modesPlainClient() *http.Client { return &http.Client{Timeout: 10 * time.Second} }
 
-// modesInitArgs are the flags every end-to-end init here shares.
-func modesInitArgs(dir, img, name string, port int, adminFile, readerFile string) []string {
-	return []string{"init", "--yes", "--dir", dir, "--host", e2eHost, "--port", strconv.Itoa(port),
-		"--image", img, "--pull", "never", "--name", name,
-		"--admin-password-file", adminFile, "--reader-password-file", readerFile, "--no-color"}
-}
-
 func modesMustRun(t *testing.T, args ...string) run {
 	t.Helper()
 	r := runBinary(t, nil, args...)
@@ -60,12 +53,9 @@ func modesInspect(t *testing.T, cli *client.Client, name string) (running bool, 
 func TestInitHTTPMode(t *testing.T) {
 	cli := dockerClient(t)
 	img := standInImage(t)
-	name := uniqueName(t)
-	removeContainer(t, cli, name)
-	port := freePort(t)
-	work := t.TempDir()
-	dir := filepath.Join(work, "setup")
-	args := append(modesInitArgs(dir, img, name, port, writeSecret(t, work, "a", adminPW), writeSecret(t, work, "r", readerPW)), "--mode", "http")
+	fx := newE2ESetup(t, "")
+	name, port, dir := fx.name, fx.port, fx.dir
+	args := fx.initArgs(img, "--mode", "http")
 	r := modesMustRun(t, args...)
 	endpoint := "http://" + e2eHost + ":" + strconv.Itoa(port)
 	for _, want := range []string{"Endpoint:     " + endpoint, "warn --mode http", "Insecure Skip TLS Verify"} {
@@ -133,13 +123,11 @@ func modesOperatorCert(t *testing.T, dir string, host string, sans ...string) (c
 func TestInitCustomMode(t *testing.T) {
 	cli := dockerClient(t)
 	img := standInImage(t)
-	name := uniqueName(t)
-	removeContainer(t, cli, name)
-	port := freePort(t)
+	fx := newE2ESetup(t, "")
+	port, dir := fx.port, fx.dir
 	work := t.TempDir()
-	dir := filepath.Join(work, "setup")
 	certFile, keyFile, caFile, ca, leaf := modesOperatorCert(t, work, e2eHost, "127.0.0.1")
-	args := append(modesInitArgs(dir, img, name, port, writeSecret(t, work, "a", adminPW), writeSecret(t, work, "r", readerPW)),
+	args := fx.initArgs(img,
 		"--mode", "custom", "--san", "127.0.0.1", "--cert-file", certFile, "--key-file", keyFile, "--ca-file", caFile)
 	r := modesMustRun(t, args...)
 	if !strings.Contains(r.stdout, "your certificate in certs/") {
@@ -178,11 +166,9 @@ func TestInitCustomMode(t *testing.T) {
 	t.Run("a certificate for another name is refused", func(t *testing.T) {
 		other := t.TempDir()
 		certFile, keyFile, caFile, _, _ := modesOperatorCert(t, other, "other.example.com")
-		name2 := uniqueName(t)
-		removeContainer(t, cli, name2)
-		dir2 := filepath.Join(other, "setup")
-		args := append(modesInitArgs(dir2, img, name2, freePort(t), writeSecret(t, other, "a", adminPW), writeSecret(t, other, "r", readerPW)),
-			"--mode", "custom", "--cert-file", certFile, "--key-file", keyFile, "--ca-file", caFile)
+		fx2 := newE2ESetup(t, "")
+		name2 := fx2.name
+		args := fx2.initArgs(img, "--mode", "custom", "--cert-file", certFile, "--key-file", keyFile, "--ca-file", caFile)
 		r := runBinary(t, nil, args...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, "--cert-file") || !strings.Contains(r.stderr, "host-not-covered") {
 			t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
@@ -198,12 +184,9 @@ func TestInitCustomMode(t *testing.T) {
 func TestInitInMemoryWarns(t *testing.T) {
 	cli := dockerClient(t)
 	img := standInImage(t)
-	name := uniqueName(t)
-	removeContainer(t, cli, name)
-	port := freePort(t)
-	work := t.TempDir()
-	dir := filepath.Join(work, "setup")
-	args := append(modesInitArgs(dir, img, name, port, writeSecret(t, work, "a", adminPW), writeSecret(t, work, "r", readerPW)),
+	fx := newE2ESetup(t, "")
+	name, port := fx.name, fx.port
+	args := fx.initArgs(img,
 		"--mode", "http", "--storage", "inmemory")
 	r := modesMustRun(t, args...)
 	if !strings.Contains(r.stdout, "warn --storage inmemory") || !strings.Contains(r.stdout, "lost") {
@@ -270,13 +253,11 @@ func modesWaitOK(t *testing.T, c *http.Client, url string) {
 func TestInitDryRun(t *testing.T) {
 	cli := dockerClient(t)
 	img := standInImage(t)
-	name := uniqueName(t)
-	removeContainer(t, cli, name)
-	port := freePort(t)
 	work := t.TempDir()
 	// A folder name a shell and docker's --mount parser both trip over.
-	dir := filepath.Join(work, "pax setup 'q',x")
-	args := append(modesInitArgs(dir, img, name, port, writeSecret(t, work, "a", adminPW), writeSecret(t, work, "r", readerPW)),
+	fx := newE2ESetup(t, filepath.Join(work, "pax setup 'q',x"))
+	name, port, dir := fx.name, fx.port, fx.dir
+	args := fx.initArgs(img,
 		"--san", "127.0.0.1", "--dry-run")
 	r := modesMustRun(t, args...)
 	if _, err := cli.ContainerInspect(context.Background(), name, client.ContainerInspectOptions{}); err == nil {
@@ -328,14 +309,11 @@ func TestInitDryRun(t *testing.T) {
 func TestLetsEncryptDryRun(t *testing.T) {
 	cli := dockerClient(t)
 	img := standInImage(t)
-	name := uniqueName(t)
-	removeContainer(t, cli, name)
-	port := freePort(t)
-	work := t.TempDir()
-	dir := filepath.Join(work, "setup")
+	fx := newE2ESetup(t, "")
+	name, port, dir := fx.name, fx.port, fx.dir
 	// Nothing listens on port 1: the ACME client fails at once, locally.
 	const acme = "https://127.0.0.1:1/directory"
-	args := append(modesInitArgs(dir, img, name, port, writeSecret(t, work, "a", adminPW), writeSecret(t, work, "r", readerPW)),
+	args := fx.initArgs(img,
 		"--mode", "letsencrypt", "--host", "registry.example.com", "--email", "ops@example.com", "--acme-directory", acme, "--dry-run")
 	r := modesMustRun(t, args...)
 	if !strings.Contains(r.stdout, "warn Let's Encrypt checks the name through port 443") {
@@ -422,12 +400,9 @@ func TestLetsEncryptDryRun(t *testing.T) {
 func TestUsersAgainstRunningRegistry(t *testing.T) {
 	cli := dockerClient(t)
 	img := standInImage(t)
-	name := uniqueName(t)
-	removeContainer(t, cli, name)
-	port := freePort(t)
-	work := t.TempDir()
-	dir := filepath.Join(work, "setup")
-	modesMustRun(t, append(modesInitArgs(dir, img, name, port, writeSecret(t, work, "a", adminPW), writeSecret(t, work, "r", readerPW)), "--mode", "http")...)
+	fx := newE2ESetup(t, "")
+	name, port, dir := fx.name, fx.port, fx.dir
+	modesMustRun(t, fx.initArgs(img, "--mode", "http")...)
 	_, _, started, _ := modesInspect(t, cli, name)
 	catalog := "http://127.0.0.1:" + strconv.Itoa(port) + "/v1/_catalog"
 	c := modesPlainClient()

@@ -42,20 +42,16 @@ func TestS3StorageWithMinIO(t *testing.T) {
 	netName := testNetwork(t, cli)
 	m := startMinIO(t, cli, netName)
 	t.Logf("images and MinIO ready in %s", time.Since(start).Round(time.Millisecond))
-	work := t.TempDir()
-	adminFile, readerFile := writeSecret(t, work, "a", adminPW), writeSecret(t, work, "r", readerPW)
 
 	// s3Setup runs init with S3 storage in its own bucket, and pushes a
 	// random image as admin through the published port.
 	s3Setup := func(t *testing.T, bucket string, env []string, extra ...string) (dir string, port int, tr http.RoundTripper, ref name.Reference, pushed v1.Image) {
 		t.Helper()
 		m.CreateBucket(t, bucket)
-		ctr := uniqueName(t)
-		removeContainer(t, cli, ctr)
-		port = freePort(t)
-		dir = filepath.Join(t.TempDir(), "setup")
-		args := append(modesInitArgs(dir, img, ctr, port, adminFile, readerFile),
-			"--network", netName, "--storage", "s3", "--s3-bucket", bucket, "--s3-regionendpoint", m.InternalURL,
+		fx := newE2ESetup(t, "")
+		ctr := fx.name
+		dir, port = fx.dir, fx.port
+		args := fx.initArgs(img, "--network", netName, "--storage", "s3", "--s3-bucket", bucket, "--s3-regionendpoint", m.InternalURL,
 			"--s3-secure=false", "--s3-rootdirectory", "/packs")
 		initStart := time.Now()
 		r := runBinary(t, env, append(args, extra...)...)
@@ -257,14 +253,11 @@ func TestS3PreflightWithMinIO(t *testing.T) {
 	netName := testNetwork(t, cli)
 	m := startMinIO(t, cli, netName)
 	m.CreateBucket(t, "packs")
-	work := t.TempDir()
-	adminFile, readerFile := writeSecret(t, work, "a", adminPW), writeSecret(t, work, "r", readerPW)
 	keysFile := func(secret string) string {
 		return writeSecret(t, t.TempDir(), "s3-keys", "aws_access_key_id="+m.AccessKey+"\naws_secret_access_key="+secret)
 	}
-	initArgs := func(dir, ctr, bucket, keys string) []string {
-		return append(modesInitArgs(dir, img, ctr, freePort(t), adminFile, readerFile),
-			"--network", netName, "--storage", "s3", "--s3-bucket", bucket, "--s3-regionendpoint", m.AddrURL,
+	initArgs := func(fx *e2eSetup, bucket, keys string) []string {
+		return fx.initArgs(img, "--network", netName, "--storage", "s3", "--s3-bucket", bucket, "--s3-regionendpoint", m.AddrURL,
 			"--s3-rootdirectory", "/packs", "--s3-credentials-file", keys)
 	}
 
@@ -275,10 +268,9 @@ func TestS3PreflightWithMinIO(t *testing.T) {
 		{"no such bucket", "no-such-packs", m.SecretKey, "--s3-bucket", `no bucket "no-such-packs"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "setup")
-			ctr := uniqueName(t)
-			removeContainer(t, cli, ctr)
-			r := runBinary(t, nil, initArgs(dir, ctr, tc.bucket, keysFile(tc.secret))...)
+			fx := newE2ESetup(t, "")
+			dir, ctr := fx.dir, fx.name
+			r := runBinary(t, nil, initArgs(fx, tc.bucket, keysFile(tc.secret))...)
 			if r.code != 2 || !strings.Contains(r.stderr, tc.flag) || !strings.Contains(r.stdout+r.stderr, tc.want) {
 				t.Fatalf("init exited %d, want 2 naming %s and saying %q\nstdout:\n%s\nstderr:\n%s", r.code, tc.flag, tc.want, r.stdout, r.stderr)
 			}
@@ -292,10 +284,9 @@ func TestS3PreflightWithMinIO(t *testing.T) {
 	}
 
 	t.Run("good keys", func(t *testing.T) {
-		dir := filepath.Join(t.TempDir(), "setup")
-		ctr := uniqueName(t)
-		removeContainer(t, cli, ctr)
-		r := runBinary(t, nil, initArgs(dir, ctr, "packs", keysFile(m.SecretKey))...)
+		fx := newE2ESetup(t, "")
+		dir, ctr := fx.dir, fx.name
+		r := runBinary(t, nil, initArgs(fx, "packs", keysFile(m.SecretKey))...)
 		if r.code != 0 {
 			logs, _ := containerLogs(cli, ctr)
 			t.Fatalf("init exited %d\nstdout:\n%s\nstderr:\n%s\nregistry log:\n%s", r.code, r.stdout, r.stderr, logs)

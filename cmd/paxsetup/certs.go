@@ -136,7 +136,7 @@ func runCertsGen(ctx context.Context, opts *CertsGenOptions) error {
 	if err != nil {
 		return err
 	}
-	if haveSetup && saved.Node != nil && out == filepath.Join(opts.Dir, "certs") {
+	if haveSetup && saved.Node != nil && out == (setup.Layout{Dir: opts.Dir}).Certs() {
 		return &answers.FlagError{Flag: "dir", Err: fmt.Errorf("%s is a node joined from the bundle exported on %s: it serves the shared certificate and has no CA key to issue one; renew it there (paxsetup certs gen --force, then paxsetup init --yes), then paxsetup export and paxsetup init --join here, or give --out another folder", opts.Dir, saved.Node.Origin)}
 	}
 	if haveSetup && !changed("host") {

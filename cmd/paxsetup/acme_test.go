@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,6 +40,38 @@ const acmeHost = "le.test.internal"
 // pebbleImage builds the Pebble image once per test run (and once per
 // machine: it is tagged by a hash of its inputs).
 var pebbleImage = onceImage("Pebble", 10*time.Minute, image.BuildPebble)
+
+// runOnNetwork creates and starts a container on the test network netName,
+// where alias names it, and removes it when the test ends. It returns the
+// container as the engine describes it once started, and its address on
+// netName, which this host reaches too.
+func runOnNetwork(t *testing.T, cli *client.Client, name string, cfg *container.Config, host *container.HostConfig, netName, alias string) (container.InspectResponse, netip.Addr) {
+	t.Helper()
+	ctx := context.Background()
+	host.NetworkMode = container.NetworkMode(netName)
+	_, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Name: name, Config: cfg, HostConfig: host,
+		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+			netName: {Aliases: []string{alias}},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	removeContainer(t, cli, name)
+	if _, err := cli.ContainerStart(ctx, name, client.ContainerStartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := res.Container.NetworkSettings
+	if ns == nil || ns.Networks[netName] == nil || !ns.Networks[netName].IPAddress.IsValid() {
+		t.Fatalf("container %s has no address on %s", name, netName)
+	}
+	return res.Container, ns.Networks[netName].IPAddress
+}
 
 // testNetwork creates a bridge network for one test and removes it after
 // the test's containers (cleanups run last-in, first-out).
@@ -74,7 +107,6 @@ type pebble struct {
 // reads before DNS: a name can resolve elsewhere for Pebble alone.
 func startPebble(t *testing.T, cli *client.Client, img image.PebbleImage, netName, alias string, extraHosts ...string) pebble {
 	t.Helper()
-	ctx := context.Background()
 	name := uniqueName(t) + "-" + alias
 	host := &container.HostConfig{NetworkMode: container.NetworkMode(netName), ExtraHosts: extraHosts}
 	if alias != "pebble" {
@@ -86,39 +118,17 @@ func startPebble(t *testing.T, cli *client.Client, img image.PebbleImage, netNam
 			{Type: mount.TypeBind, Source: keyFile, Target: image.PebbleAPIKeyFile, ReadOnly: true},
 		}
 	}
-	_, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name: name,
-		Config: &container.Config{
-			Image: img.Ref,
-			Env:   []string{"PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0"},
-		},
-		HostConfig: host,
-		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
-			netName: {Aliases: []string{alias}},
-		}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	removeContainer(t, cli, name)
-	if _, err := cli.ContainerStart(ctx, name, client.ContainerStartOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	res, err := cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep := res.Container.NetworkSettings.Networks[netName]
-	if ep == nil || !ep.IPAddress.IsValid() {
-		t.Fatalf("Pebble has no address on %s", netName)
-	}
+	_, addr := runOnNetwork(t, cli, name, &container.Config{
+		Image: img.Ref,
+		Env:   []string{"PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0"},
+	}, host, netName, alias)
 	// The host reaches a container on a bridge network at its address;
 	// the management API's certificate is Pebble's own, for "pebble".
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(img.MiniCAPEM)
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: alias}, Proxy: nil}}
-	url := "https://" + net.JoinHostPort(ep.IPAddress.String(), strconv.Itoa(image.PebbleManagementPort)) + "/roots/0"
+	url := "https://" + net.JoinHostPort(addr.String(), strconv.Itoa(image.PebbleManagementPort)) + "/roots/0"
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := c.Get(url)

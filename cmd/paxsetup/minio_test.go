@@ -81,51 +81,25 @@ var minioPort = network.MustParsePort(strconv.Itoa(image.MinIOPort) + "/tcp")
 // until MinIO says it is ready. The container goes when the test ends.
 func startMinIO(t *testing.T, cli *client.Client, netName string) minioServer {
 	t.Helper()
-	ctx := context.Background()
 	img := minioImage(t)
 	m := minioServer{Alias: "minio-" + randomHex(t, 4), AccessKey: "paxtest" + randomHex(t, 8), SecretKey: randomHex(t, 20)}
 	m.InternalURL = "http://" + net.JoinHostPort(m.Alias, strconv.Itoa(image.MinIOPort))
 	name := uniqueName(t) + "-" + m.Alias
-	_, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name: name,
-		Config: &container.Config{
-			Image:        img.Ref,
-			Env:          []string{image.MinIORootUserEnv + "=" + m.AccessKey, image.MinIORootPasswordEnv + "=" + m.SecretKey},
-			ExposedPorts: network.PortSet{minioPort: {}},
-		},
-		HostConfig: &container.HostConfig{
-			NetworkMode:  container.NetworkMode(netName),
-			PortBindings: network.PortMap{minioPort: {{HostIP: netip.MustParseAddr("127.0.0.1")}}},
-		},
-		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
-			netName: {Aliases: []string{m.Alias}},
-		}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	removeContainer(t, cli, name)
-	if _, err := cli.ContainerStart(ctx, name, client.ContainerStartOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	res, err := cli.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctr, addr := runOnNetwork(t, cli, name, &container.Config{
+		Image:        img.Ref,
+		Env:          []string{image.MinIORootUserEnv + "=" + m.AccessKey, image.MinIORootPasswordEnv + "=" + m.SecretKey},
+		ExposedPorts: network.PortSet{minioPort: {}},
+	}, &container.HostConfig{
+		PortBindings: network.PortMap{minioPort: {{HostIP: netip.MustParseAddr("127.0.0.1")}}},
+	}, netName, m.Alias)
 	var port string
-	if ns := res.Container.NetworkSettings; ns != nil {
-		for _, b := range ns.Ports[minioPort] {
-			port = b.HostPort
-		}
+	for _, b := range ctr.NetworkSettings.Ports[minioPort] {
+		port = b.HostPort
 	}
 	if port == "" {
 		t.Fatalf("MinIO publishes no host port for %s", minioPort)
 	}
-	if ns := res.Container.NetworkSettings; ns != nil && ns.Networks[netName] != nil && ns.Networks[netName].IPAddress.IsValid() {
-		m.AddrURL = "http://" + net.JoinHostPort(ns.Networks[netName].IPAddress.String(), strconv.Itoa(image.MinIOPort))
-	} else {
-		t.Fatalf("MinIO has no address on %s", netName)
-	}
+	m.AddrURL = "http://" + net.JoinHostPort(addr.String(), strconv.Itoa(image.MinIOPort))
 	m.HostURL = "http://" + net.JoinHostPort("127.0.0.1", port)
 
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil}}

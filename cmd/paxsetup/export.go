@@ -199,7 +199,7 @@ func printExported(opts *ExportOptions, out string, pass passphrase, a config.An
 	if a.S3 != nil {
 		bucket = " (bucket " + a.S3.Bucket + ")"
 	}
-	fmt.Fprintf(w, "  the answers: %s, mode %s, storage s3%s\n", setup.Endpoint(a), a.Mode, bucket)
+	fmt.Fprintf(w, "  the answers: %s, mode %s, storage s3%s\n", a.Endpoint(), a.Mode, bucket)
 	names := make([]string, 0, len(b.Files))
 	for n := range b.Files {
 		names = append(names, n)

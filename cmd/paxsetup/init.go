@@ -205,7 +205,7 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 	}
 
 	out := opts.IO.Out
-	fmt.Fprintf(out, "Setting up %s in %s\n", setup.Endpoint(a), opts.Dir)
+	fmt.Fprintf(out, "Setting up %s in %s\n", a.Endpoint(), opts.Dir)
 	res, err := setup.Run(ctx, eng, setup.Options{
 		Dir:            opts.Dir,
 		Answers:        a,
@@ -243,7 +243,7 @@ func reportInit(opts *InitOptions, a config.Answers, res *setup.Result) error {
 		return err
 	}
 	green := color.New(color.FgGreen, color.Bold).SprintFunc()
-	fmt.Fprintf(out, "\n%s registry %s (container %s, %s)\n\n%s", green("Ready:"), setup.Endpoint(a), a.Name, res.ContainerAction, text)
+	fmt.Fprintf(out, "\n%s registry %s (container %s, %s)\n\n%s", green("Ready:"), a.Endpoint(), a.Name, res.ContainerAction, text)
 	return nil
 }
 
@@ -381,7 +381,7 @@ func printPlan(opts *InitOptions, a config.Answers, res *setup.Result) error {
 	fmt.Fprintf(out, "A real run would %s the container %s:\n", map[string]string{
 		"created": "create", "replaced": "replace", "unchanged": "keep",
 	}[p.Action], a.Name)
-	fmt.Fprintf(out, "  mode %s, storage %s, %s\n", a.Mode, a.Storage, setup.Endpoint(a))
+	fmt.Fprintf(out, "  mode %s, storage %s, %s\n", a.Mode, a.Storage, a.Endpoint())
 	image := a.Image
 	switch {
 	case !p.Engine:

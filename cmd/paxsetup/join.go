@@ -112,7 +112,7 @@ func runJoin(ctx context.Context, opts *InitOptions) error {
 	}
 
 	fmt.Fprintf(opts.IO.Out, "Joining %s as a node, from the bundle exported on %s at %s, in %s\n",
-		setup.Endpoint(a), b.Origin, b.Created.UTC().Format("2006-01-02 15:04 MST"), opts.Dir)
+		a.Endpoint(), b.Origin, b.Created.UTC().Format("2006-01-02 15:04 MST"), opts.Dir)
 	res, err := setup.Run(ctx, eng, setup.Options{
 		Dir:           opts.Dir,
 		Answers:       a,

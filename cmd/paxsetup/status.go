@@ -168,7 +168,7 @@ func findRegistry(ctx context.Context, eng dockerctl.API, dir, name string) ([]d
 }
 
 func readStatus(ctx context.Context, eng dockerctl.API, dir string, a config.Answers, timeout time.Duration, now time.Time) (Status, error) {
-	st := Status{Dir: dir, Endpoint: setup.Endpoint(a), State: "absent"}
+	st := Status{Dir: dir, Endpoint: a.Endpoint(), State: "absent"}
 	// Only a line of the report: not worth waiting for an engine that is
 	// slow to describe itself (Podman can take seconds).
 	ectx, cancel := context.WithTimeout(ctx, 2*time.Second)

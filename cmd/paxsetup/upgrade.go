@@ -107,7 +107,7 @@ func runUpgrade(ctx context.Context, opts *UpgradeOptions) error {
 	if saved.ImageID != "" {
 		from += " (" + shortID(saved.ImageID) + ")"
 	}
-	fmt.Fprintf(out, "Upgrading %s from %s to %s\n", setup.Endpoint(a), from, a.Image)
+	fmt.Fprintf(out, "Upgrading %s from %s to %s\n", a.Endpoint(), from, a.Image)
 	res, err := setup.Run(ctx, eng, setup.Options{
 		Dir:            opts.Dir,
 		Answers:        a,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/paxsetup/paxsetup/internal/config"
 	"github.com/paxsetup/paxsetup/internal/s3probe"
+	"github.com/paxsetup/paxsetup/internal/secretenv"
 )
 
 // Names of the S3 checks.
@@ -61,7 +62,7 @@ func (e *env) checkS3Bucket(ctx context.Context, s *S3) Check {
 	if t.AccessKey == "" {
 		return Check{Name: CheckS3Bucket, Status: Warn,
 			Detail: where + " not tried: no S3 keys were given, so the registry will use this host's own AWS credentials (an instance role), which paxsetup does not read",
-			Fix:    "give the keys with --s3-credentials-file (or " + "PAXSETUP_S3_ACCESS_KEY and PAXSETUP_S3_SECRET_KEY) to have them checked"}
+			Fix:    "give the keys with --s3-credentials-file (or " + secretenv.S3AccessKey + " and " + secretenv.S3SecretKey + ") to have them checked"}
 	}
 	if host := endpointHost(t.Endpoint); host != "" && net.ParseIP(host) == nil && s.Network != "" {
 		if _, err := e.d.LookupHost(ctx, host); err != nil {
@@ -89,7 +90,7 @@ func (e *env) checkS3Bucket(ctx context.Context, s *S3) Check {
 		}
 	case s3probe.StepCredentials:
 		c.Detail = fmt.Sprintf("%s refused the keys: %v", where, err)
-		c.Fix = "give the bucket's access key and secret key with --s3-credentials-file (or PAXSETUP_S3_ACCESS_KEY and PAXSETUP_S3_SECRET_KEY)"
+		c.Fix = "give the bucket's access key and secret key with --s3-credentials-file (or " + secretenv.S3AccessKey + " and " + secretenv.S3SecretKey + ")"
 	case s3probe.StepBucket:
 		c.Detail = fmt.Sprintf("no bucket %q: %v", t.Bucket, err)
 		c.Fix = "create the bucket first (the registry does not), or correct --s3-bucket"

@@ -15,8 +15,8 @@ import (
 func PaletteFor(dir string, a config.Answers, generated map[string]string) render.Palette {
 	p := render.Palette{
 		TLS:           render.FromAnswers(a).TLS,
-		Endpoint:      Endpoint(a),
-		HostPort:      HostPort(a),
+		Endpoint:      a.Endpoint(),
+		HostPort:      a.HostPort(),
 		AdminUser:     a.AdminUser,
 		ReaderUser:    a.ReaderUser,
 		ChainFile:     Layout{Dir: dir}.CertFiles().Chain(),

@@ -14,13 +14,6 @@ import (
 	"github.com/paxsetup/paxsetup/internal/verify"
 )
 
-// Endpoint is the registry's URL as Palette wants it: https, or http in
-// the plain-HTTP lab mode.
-func Endpoint(a config.Answers) string { return a.Endpoint() }
-
-// HostPort is the registry's address as the spectro CLI and docker want it.
-func HostPort(a config.Answers) string { return a.HostPort() }
-
 // VerifyOptions are the checks of the setup in dir, made from this host: they
 // dial the local port but present and check the registry's name, so they see
 // the certificate exactly as Palette will, whether or not DNS already knows
@@ -31,7 +24,7 @@ func HostPort(a config.Answers) string { return a.HostPort() }
 // copied to certs/ca.crt); plain HTTP has none to check.
 func VerifyOptions(dir string, a config.Answers) (verify.Options, error) {
 	v := verify.Options{
-		Endpoint:      Endpoint(a),
+		Endpoint:      a.Endpoint(),
 		DialAddr:      net.JoinHostPort(dialHost(a.Bind), strconv.Itoa(a.Port)),
 		ContainerName: a.Name,
 	}

@@ -3,7 +3,6 @@ package wizard
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -77,7 +76,7 @@ func describeExisting(a config.Answers, e *Existing) string {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s (%s mode), container %q: %s", net.JoinHostPort(a.Host, strconv.Itoa(a.Port)), a.Mode, a.Name, e.Container)
+	fmt.Fprintf(&b, "%s (%s mode), container %q: %s", a.HostPort(), a.Mode, a.Name, e.Container)
 	if e.CertDaysLeft >= 0 {
 		fmt.Fprintf(&b, "; certificate: %d days left", e.CertDaysLeft)
 	}

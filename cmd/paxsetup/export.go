@@ -97,7 +97,7 @@ func runExport(ctx context.Context, opts *ExportOptions) error {
 	if err := exportable(opts.Dir, a); err != nil {
 		return err
 	}
-	pass, err := readPassphrase(f, opts.PassphraseFile, "Passphrase for the bundle (at least 16 characters): ", true)
+	pass, err := readPassphrase(ctx, f, opts.PassphraseFile, "Passphrase for the bundle", true)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func runJoin(ctx context.Context, opts *InitOptions) error {
 	if err != nil {
 		return &answers.FlagError{Flag: "join", Err: err}
 	}
-	b, err := openBundle(f, path, opts.PassphraseFile)
+	b, err := openBundle(ctx, f, path, opts.PassphraseFile)
 	if err != nil {
 		return err
 	}
@@ -132,9 +132,9 @@ func runJoin(ctx context.Context, opts *InitOptions) error {
 
 // openBundle reads and decrypts the bundle at path. On a terminal a
 // mistyped passphrase may be typed again, twice.
-func openBundle(f *Factory, path, passFile string) (*bundle.Bundle, error) {
+func openBundle(ctx context.Context, f *Factory, path, passFile string) (*bundle.Bundle, error) {
 	for attempt := 1; ; attempt++ {
-		pass, err := readPassphrase(f, passFile, "Passphrase of "+filepath.Base(path)+": ", false)
+		pass, err := readPassphrase(ctx, f, passFile, "Passphrase of "+filepath.Base(path), false)
 		if err != nil {
 			return nil, err
 		}

@@ -1,17 +1,17 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"strings"
-
-	"golang.org/x/term"
 
 	"github.com/paxsetup/paxsetup/internal/answers"
 	"github.com/paxsetup/paxsetup/internal/bundle"
 	"github.com/paxsetup/paxsetup/internal/fsutil"
 	"github.com/paxsetup/paxsetup/internal/secretenv"
+	"github.com/paxsetup/paxsetup/internal/wizard"
 )
 
 // EnvBundlePassphrase carries a bundle's passphrase into unattended runs,
@@ -29,7 +29,7 @@ type passphrase struct {
 // from the environment, else from a prompt on the terminal, typed twice
 // when it seals a new bundle (isNew). A new one must be long enough to
 // stand offline guessing (bundle.CheckPassphrase).
-func readPassphrase(f *Factory, file, prompt string, isNew bool) (passphrase, error) {
+func readPassphrase(ctx context.Context, f *Factory, file, prompt string, isNew bool) (passphrase, error) {
 	check := func(p passphrase) (passphrase, error) {
 		if p.value == "" {
 			return passphrase{}, &answers.FlagError{Flag: "passphrase-file", Err: fmt.Errorf("the passphrase from %s is empty", p.source)}
@@ -53,49 +53,45 @@ func readPassphrase(f *Factory, file, prompt string, isNew bool) (passphrase, er
 	case f.Getenv(EnvBundlePassphrase) != "":
 		return check(passphrase{value: f.Getenv(EnvBundlePassphrase), source: "env " + EnvBundlePassphrase})
 	}
-	in, ok := f.IO.In.(*os.File)
-	if !ok || !f.IO.StdinTTY {
+	if f.Prompter == nil && !f.IO.Interactive() {
 		return passphrase{}, &answers.FlagError{Flag: "passphrase-file", Err: fmt.Errorf("no passphrase and no terminal to ask for one on: give --passphrase-file FILE or set %s", EnvBundlePassphrase)}
 	}
-	w := f.IO.ErrOut
-	read := func(q string) (string, error) {
-		fmt.Fprint(w, q)
-		b, err := term.ReadPassword(int(in.Fd()))
-		fmt.Fprintln(w)
-		if err != nil {
-			return "", fmt.Errorf("read the passphrase: %w", err)
-		}
-		return string(b), nil
-	}
 	p := passphrase{source: "the terminal", terminal: true}
+	ask := f.prompter(ctx, false)
 	if !isNew {
-		v, err := read(prompt)
+		v, err := ask.Password(prompt, "", nil)
 		if err != nil {
 			return passphrase{}, err
 		}
 		p.value = v
 		return check(p)
 	}
+	v, err := askNewSecret(ask, f.IO.ErrOut, prompt, "At least 16 characters: a copy of the bundle can be attacked offline.", bundle.CheckPassphrase)
+	if err != nil {
+		return passphrase{}, &answers.FlagError{Flag: "passphrase-file", Err: err}
+	}
+	p.value = v
+	return p, nil
+}
+
+// askNewSecret asks for a new password or passphrase, checked by validate as
+// it is typed, then for it again: three times two that differ give up.
+func askNewSecret(p wizard.Prompter, errOut io.Writer, title, help string, validate func(string) error) (string, error) {
 	for attempt := 1; ; attempt++ {
-		first, err := read(prompt)
+		first, err := p.Password(title, help, validate)
 		if err != nil {
-			return passphrase{}, err
+			return "", err
 		}
-		problem := bundle.CheckPassphrase(first)
-		if problem == nil {
-			second, err := read("Type it again: ")
-			if err != nil {
-				return passphrase{}, err
-			}
-			if second == first {
-				p.value = first
-				return p, nil
-			}
-			problem = errors.New("the two passphrases differ")
+		second, err := p.Password("Type it again", "", nil)
+		if err != nil {
+			return "", err
+		}
+		if second == first {
+			return first, nil
 		}
 		if attempt == 3 {
-			return passphrase{}, &answers.FlagError{Flag: "passphrase-file", Err: fmt.Errorf("no passphrase set: %w", problem)}
+			return "", errors.New("nothing set: the two entries differed three times")
 		}
-		fmt.Fprintf(w, "%v; try again.\n", problem)
+		fmt.Fprintln(errOut, "The two entries differ; try again.")
 	}
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,5 +158,43 @@ func TestUsersAsksThroughThePrompter(t *testing.T) {
 	}
 	if err := file.Verify("carol", "carol-password-0"); err != nil {
 		t.Errorf("carol's hash does not verify against the password typed twice: %v", err)
+	}
+}
+
+// TestBundlePassphraseAsked: without --passphrase-file or the environment,
+// export asks for the passphrase through the Factory's Prompter, refusing a
+// short one as it is typed and asking twice; join asks once, and a
+// mistyped passphrase may be typed again. The bundle opens with what was
+// typed.
+func TestBundlePassphraseAsked(t *testing.T) {
+	s := newSharedSetup(t)
+	out := filepath.Join(s.work, "typed.bundle")
+	p := &passwordPrompter{typed: []string{"too-short", bundlePass, bundlePass}}
+	f, stdout, stderr := newTestFactory(map[string]string{EnvBundlePassphrase: ""})
+	f.Prompter = p
+	if code := Main([]string{"export", "--dir", s.dir, "--out", out}, f); code != 0 {
+		t.Fatalf("export exit %d\n%s%s", code, stdout, stderr)
+	}
+	if want := []string{"Passphrase for the bundle", "Type it again"}; !slices.Equal(p.asked, want) {
+		t.Errorf("export asked %q, want %q", p.asked, want)
+	}
+
+	node := filepath.Join(s.work, "node")
+	p = &passwordPrompter{typed: []string{"not-the-passphrase-at-all", bundlePass}}
+	f, stdout, stderr = newTestFactory(map[string]string{EnvBundlePassphrase: ""})
+	f.Prompter = p
+	f.Docker = func(context.Context) (dockerctl.API, error) { return nil, errors.New("no engine in this test") }
+	if code := Main([]string{"init", "--join", out, "--dir", node, "--port", "18444", "--dry-run"}, f); code != 0 {
+		t.Fatalf("join exit %d\n%s%s", code, stdout, stderr)
+	}
+	if len(p.asked) != 2 || !strings.HasPrefix(p.asked[0], "Passphrase of typed.bundle") {
+		t.Errorf("join asked %q, want the passphrase twice (a wrong one first)", p.asked)
+	}
+	for _, f := range []string{"certs/tls.crt", "auth/htpasswd-basic"} {
+		a, _ := os.ReadFile(filepath.Join(s.dir, f))
+		b, err := os.ReadFile(filepath.Join(node, f))
+		if err != nil || len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s of the node is not the first node's (%v)", f, err)
+		}
 	}
 }

@@ -176,21 +176,5 @@ func readNewPassword(ctx context.Context, opts *UsersOptions, user string) (stri
 	}
 	p := opts.Factory.prompter(ctx, false)
 	policy := fmt.Sprintf("At least %d characters, at most %d bytes (bcrypt's limit), not the user name.", htpasswd.MinPasswordChars, htpasswd.MaxPasswordBytes)
-	for attempt := 1; ; attempt++ {
-		first, err := p.Password("New password for "+user, policy, func(s string) error { return htpasswd.ValidatePassword(user, s) })
-		if err != nil {
-			return "", err
-		}
-		second, err := p.Password("Type it again", "", nil)
-		if err != nil {
-			return "", err
-		}
-		if second == first {
-			return first, nil
-		}
-		if attempt == 3 {
-			return "", errors.New("no password set: the two passwords differed three times")
-		}
-		fmt.Fprintln(opts.IO.ErrOut, "The two passwords differ; try again.")
-	}
+	return askNewSecret(p, opts.IO.ErrOut, "New password for "+user, policy, func(s string) error { return htpasswd.ValidatePassword(user, s) })
 }

@@ -357,8 +357,8 @@ func initPreflight(ctx context.Context, opts *InitOptions, eng dockerctl.API, a 
 		}
 	}
 	for _, c := range rep.Failed() {
-		isPort := strings.HasPrefix(c.Name, "port ")
-		if isPort && interactive {
+		// On a terminal the wizard offers another port.
+		if c.Flag == "port" && interactive {
 			continue
 		}
 		msg := c.Detail
@@ -366,15 +366,13 @@ func initPreflight(ctx context.Context, opts *InitOptions, eng dockerctl.API, a 
 			msg += "; " + c.Fix
 		}
 		// A check that a flag can fix is reported as that flag's error.
-		switch {
-		case isPort:
-			return &answers.FlagError{Flag: "port", Err: fmt.Errorf("%w: %s", setup.ErrPortInUse, msg)}
-		case c.Name == preflight.CheckCertificate:
-			return &answers.FlagError{Flag: "cert-file", Err: errors.New(msg)}
-		case c.Flag != "":
-			return &answers.FlagError{Flag: c.Flag, Err: fmt.Errorf("preflight %s: %s", c.Name, msg)}
+		switch c.Flag {
+		case "":
+			return fmt.Errorf("preflight %s: %s", c.Name, msg)
+		case "port":
+			return &answers.FlagError{Flag: c.Flag, Err: fmt.Errorf("%w: %s", setup.ErrPortInUse, msg)}
 		}
-		return fmt.Errorf("preflight %s: %s", c.Name, msg)
+		return &answers.FlagError{Flag: c.Flag, Err: fmt.Errorf("preflight %s: %s", c.Name, msg)}
 	}
 	return nil
 }

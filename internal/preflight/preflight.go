@@ -12,6 +12,7 @@ package preflight
 import (
 	"context"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -174,9 +175,27 @@ func Run(ctx context.Context, deps Deps, opts Options) Report {
 	wg.Wait()
 	var rep Report
 	for _, r := range results {
-		rep.Checks = append(rep.Checks, r...)
+		for _, c := range r {
+			if c.Status == Fail && c.Flag == "" {
+				c.Flag = fixedBy(c.Name)
+			}
+			rep.Checks = append(rep.Checks, c)
+		}
 	}
 	return rep
+}
+
+// fixedBy names the flag that fixes a failed check of the name, where one
+// does: another --port, or another certificate (--cert-file and its key
+// and chain). The S3 checks name theirs themselves.
+func fixedBy(name string) string {
+	switch {
+	case strings.HasPrefix(name, "port "):
+		return "port"
+	case name == CheckCertificate:
+		return "cert-file"
+	}
+	return ""
 }
 
 func one(f func(context.Context) Check) func(context.Context) []Check {

@@ -463,6 +463,18 @@ func TestChecks(t *testing.T) {
 			if rep.OK() != (len(rep.Failed()) == 0) {
 				t.Error("OK disagrees with Failed")
 			}
+			// A failed port, certificate or S3 check names the flag that
+			// fixes it; init reports it as that flag's error (exit 2).
+			wantFlag := map[bool]string{true: "", false: fixedBy(c.Name)}[c.Status != Fail]
+			if strings.HasPrefix(c.Name, "s3 ") && c.Status == Fail {
+				wantFlag = c.Flag
+				if !strings.HasPrefix(wantFlag, "s3-") {
+					t.Errorf("failed %s check names flag %q, want an --s3-* flag", c.Name, wantFlag)
+				}
+			}
+			if c.Flag != wantFlag {
+				t.Errorf("flag = %q, want %q: %+v", c.Flag, wantFlag, c)
+			}
 		})
 	}
 }

@@ -488,40 +488,14 @@ func TestSignalsDuringFirstRun(t *testing.T) {
 		args := []string{"init", "--yes", "--host", e2eHost, "--san", "127.0.0.1", "--port", strconv.Itoa(port),
 			"--dir", d, "--image", standInImage(t), "--pull", "never", "--name", name, "--no-color"}
 		sig, m := signals[i%2], moments[i%len(moments)]
-		cmd := exec.Command(paxsetupBinary(t), args...)
-		// Two buffers: the output and the errors are written by two
-		// goroutines.
-		var out, errb bytes.Buffer
-		pr, pw := io.Pipe()
-		cmd.Stdout, cmd.Stderr = io.MultiWriter(pw, &out), &errb
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// The pipe ends with the run, also one that never prints m.after.
-		exited := make(chan struct{})
-		go func() {
-			_ = cmd.Wait()
-			pw.Close()
-			close(exited)
-		}()
-		if m.after != "" {
-			sc := bufio.NewScanner(pr)
-			for sc.Scan() && !strings.HasPrefix(sc.Text(), m.after) {
-			}
-		}
-		// Read on, so that the run never waits to write its output.
-		go func() { _, _ = io.Copy(io.Discard, pr) }()
 		delay := time.Duration(rng.Int64N(int64(m.max)))
-		time.Sleep(delay)
-		_ = cmd.Process.Signal(sig)
-		signalled := time.Now()
-		<-exited
-		code := cmd.ProcessState.ExitCode()
-		certs := strings.Contains(out.String(), "ok   certificates in certs/")
-		t.Logf("run %d: %v %v after %q: exit %d %v later, certificates written %v", i, sig, delay.Round(time.Millisecond),
-			m.after, code, time.Since(signalled).Round(time.Millisecond), certs)
-		if code != 0 && code != exitInterrupt && !killedBy(cmd.ProcessState, sig) {
-			t.Errorf("run %d: exit %d after %v, want 0 (done before it) or %d (interrupted):\n%s%s", i, code, sig, exitInterrupt, out.String(), errb.String())
+		ps, out, errb := runSignalled(t, args, m.after, delay, sig)
+		code := ps.ExitCode()
+		certs := strings.Contains(out, "ok   certificates in certs/")
+		t.Logf("run %d: %v %v after %q: exit %d, certificates written %v", i, sig, delay.Round(time.Millisecond),
+			m.after, code, certs)
+		if code != 0 && code != exitInterrupt && !killedBy(ps, sig) {
+			t.Errorf("run %d: exit %d after %v, want 0 (done before it) or %d (interrupted):\n%s%s", i, code, sig, exitInterrupt, out, errb)
 		}
 		if code != 0 {
 			interrupted[certs]++
@@ -556,6 +530,39 @@ func TestSignalsDuringFirstRun(t *testing.T) {
 		}
 	}
 	t.Logf("of %d runs, %d were interrupted before their certificates were written and %d after", runs, interrupted[false], interrupted[true])
+}
+
+// runSignalled runs paxsetup with args and sends it sig delay after it
+// printed a line starting with after ("" counts from its start). It returns
+// when the run has ended, with its output and errors.
+func runSignalled(t *testing.T, args []string, after string, delay time.Duration, sig syscall.Signal) (*os.ProcessState, string, string) {
+	t.Helper()
+	cmd := exec.Command(paxsetupBinary(t), args...)
+	// Two buffers: the output and the errors are written by two goroutines.
+	var out, errb bytes.Buffer
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(pw, &out), &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The pipe ends with the run, also one that never prints after.
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		pw.Close()
+		close(exited)
+	}()
+	if after != "" {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() && !strings.HasPrefix(sc.Text(), after) {
+		}
+	}
+	// Read on, so that the run never waits to write its output.
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	time.Sleep(delay)
+	_ = cmd.Process.Signal(sig)
+	<-exited
+	return cmd.ProcessState, out.String(), errb.String()
 }
 
 // countSetupContainers counts the containers of the setup in dir, whatever

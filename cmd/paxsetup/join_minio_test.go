@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"io/fs"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -254,4 +257,85 @@ func uploadAcross(t *testing.T, tr http.RoundTripper, from, to int) {
 	if resp := do(http.MethodGet, base(from)+"/v2/nodes/upload/blobs/"+digest, nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("the blob finished on port %d, read on port %d: %d", to, from, resp.StatusCode)
 	}
+}
+
+// TestSignalsDuringJoin interrupts joins from a bundle with SIGINT or
+// SIGTERM at random moments, from the passphrase's scrypt to the node's
+// container starting. After each, the node's folder holds none of the
+// shared files or all of them as the first node has them, no temporary file
+// and no container is left, and a join again sets up a node that serves.
+func TestSignalsDuringJoin(t *testing.T) {
+	cli := dockerClient(t)
+	img := standInImage(t)
+	netName := testNetwork(t, cli)
+	m := startMinIO(t, cli, netName)
+	m.CreateBucket(t, "packs")
+	work := t.TempDir()
+	keys := writeSecret(t, work, "s3-keys", "aws_access_key_id="+m.AccessKey+"\naws_secret_access_key="+m.SecretKey)
+	passFile := writeSecret(t, work, "bundle.pass", bundlePass)
+	first := newE2ESetup(t, "")
+	if r := first.init(img, "--network", netName, "--storage", "s3", "--s3-bucket", "packs",
+		"--s3-regionendpoint", m.AddrURL, "--s3-credentials-file", keys); r.code != 0 {
+		t.Fatalf("init exited %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	bundleFile := filepath.Join(work, "registry.bundle")
+	if r := first.run("export", "--out", bundleFile, "--passphrase-file", passFile); r.code != 0 {
+		t.Fatalf("export exited %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	shared := []string{"certs/ca.crt", "certs/tls.crt", "certs/tls.key", "certs/chain.pem", "auth/htpasswd-basic"}
+
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	t.Logf("seed %d", seed)
+	runs := max(faultRuns(t)/2, 4)
+	interrupted := 0
+	for i := range runs {
+		node := newE2ESetup(t, "")
+		args := []string{"init", "--join", bundleFile, "--passphrase-file", passFile, "--dir", node.dir, "--port", strconv.Itoa(node.port),
+			"--name", node.name, "--network", netName, "--image", img, "--pull", "never", "--no-color"}
+		sig := []syscall.Signal{syscall.SIGINT, syscall.SIGTERM}[i%2]
+		delay := time.Duration(rng.Int64N(int64(1800 * time.Millisecond)))
+		ps, out, errb := runSignalled(t, args, "", delay, sig)
+		code := ps.ExitCode()
+		t.Logf("run %d: %v after %v: exit %d", i, sig, delay.Round(time.Millisecond), code)
+		if code != 0 && code != exitInterrupt && !killedBy(ps, sig) {
+			t.Errorf("run %d: exit %d after %v, want 0 or %d:\n%s%s", i, code, sig, exitInterrupt, out, errb)
+		}
+		if code != 0 {
+			interrupted++
+			if n := node.containers(t); n != 0 {
+				t.Errorf("run %d: the interrupted join left %d containers", i, n)
+			}
+			present := 0
+			for _, f := range shared {
+				b, err := os.ReadFile(filepath.Join(node.dir, f))
+				if err != nil {
+					continue
+				}
+				present++
+				if a, _ := os.ReadFile(filepath.Join(first.dir, f)); !bytes.Equal(a, b) {
+					t.Errorf("run %d: %s differs from the first node's", i, f)
+				}
+			}
+			if present != 0 && present != len(shared) {
+				t.Errorf("run %d: %d of the %d shared files were written", i, present, len(shared))
+			}
+			_ = filepath.WalkDir(node.dir, func(p string, e fs.DirEntry, err error) error {
+				if err == nil && strings.Contains(e.Name(), ".tmp-") {
+					t.Errorf("run %d: a temporary file is left: %s", i, p)
+				}
+				return nil
+			})
+			if r := runBinary(t, nil, args...); r.code != 0 {
+				t.Fatalf("run %d: the join again exited %d\n%s%s", i, r.code, r.stdout, r.stderr)
+			}
+		}
+		if !serves(t, node.dir, node.port, 15*time.Second) {
+			t.Errorf("run %d: the node does not serve", i)
+		}
+		if r := node.run("down", "--yes"); r.code != 0 {
+			t.Errorf("run %d: down exited %d\n%s%s", i, r.code, r.stdout, r.stderr)
+		}
+	}
+	t.Logf("of %d joins, %d were interrupted", runs, interrupted)
 }

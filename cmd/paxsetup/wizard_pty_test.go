@@ -717,3 +717,43 @@ func TestWizardReadsOnAnyBackground(t *testing.T) {
 	question(t, tm, qAdvanced)
 	ownColours("the unchosen button", "Yes")
 }
+
+// TestUsersPasswordOnATerminal: users add asks for the new password on the
+// terminal, at 80x24, without showing what is typed; a short one is refused
+// on the screen as it is typed, and the hash written verifies against the
+// password typed twice.
+func TestUsersPasswordOnATerminal(t *testing.T) {
+	dir := t.TempDir()
+	tm := startWizard(t, 80, 24, nil, "users", "add", "carol", "--dir", dir)
+	tm.WaitFor("New password for carol")
+	tm.Type("short")
+	tm.Send(termtest.Enter)
+	tm.WaitFor("is 5 characters; use at least 12")
+	for range len("short") {
+		tm.Send(termtest.Backspace)
+	}
+	const pw = "carol-typed-password-1"
+	tm.Type(pw)
+	tm.Send(termtest.Enter)
+	tm.WaitFor("Type it again")
+	tm.Type(pw)
+	tm.Send(termtest.Enter)
+	if code := tm.Wait(); code != 0 {
+		t.Fatalf("users add exited %d:\n%s", code, tm.History())
+	}
+	if h := tm.History(); strings.Contains(h, pw) || strings.Contains(h, "short") {
+		t.Errorf("the password was shown on the terminal:\n%s", h)
+	}
+	for _, row := range tm.Screen() {
+		if len([]rune(row)) > 80 {
+			t.Errorf("row wider than 80: %q", row)
+		}
+	}
+	f, err := htpasswd.Load(filepath.Join(dir, "auth", "htpasswd-basic"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Verify("carol", pw); err != nil {
+		t.Errorf("carol's hash does not verify against the typed password: %v", err)
+	}
+}
